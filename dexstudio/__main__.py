@@ -1,0 +1,5 @@
+import sys
+
+from dexstudio.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Video, image and audio readers/writers, project files, motion import/export."""

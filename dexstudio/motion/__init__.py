@@ -1,0 +1,1 @@
+"""Face tracking, pose solving and expression encoding of driving footage -> core motion."""

@@ -1,0 +1,1 @@
+"""Animators (warp, DeX diffusion), render requests/results and their caches."""

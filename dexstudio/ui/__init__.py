@@ -1,0 +1,1 @@
+"""The PySide6 + pyqtgraph editor. The only package that imports Qt."""

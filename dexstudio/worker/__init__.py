@@ -1,0 +1,1 @@
+"""Background render worker: frozen requests, priorities, caches, cancellation (Qt-free)."""
