@@ -28,7 +28,7 @@ def _command_modules(prefix: str = "") -> list[str]:
     names = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__))
     if prefix:
         return [n for n in names if n.startswith(prefix)]
-    return [n for n in names if not n.startswith("bench_") and not n.startswith("_")]
+    return [n for n in names if not n.startswith(("bench_", "train_", "_"))]
 
 
 def _run_studio(args: argparse.Namespace) -> int:
