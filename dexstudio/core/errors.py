@@ -70,3 +70,7 @@ class Cancelled(DexStudioError):
     """A long operation was cancelled by the user. Nothing partial was left behind."""
 
     exit_code = 130
+
+
+class ChannelLockedError(DexStudioError):
+    """An edit targets a locked channel (or a channel of a locked group)."""

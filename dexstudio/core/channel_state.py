@@ -1,0 +1,177 @@
+"""Per-channel and per-group editing state (immutable data, no algorithms).
+
+Evaluation order of one channel at frame ``f`` (see :mod:`dexstudio.core.evaluator`):
+
+1. performance ``p(f)``: the channel's column of the performance source's take(s)
+   (edge values held outside a take), smoothed by :class:`Smoothing` (non-destructive:
+   the take's raw data is never modified);
+2. retarget ``r(f)`` (:class:`Retarget`):
+
+   - RELATIVE, additive channels (angles, translations, blendshapes, detail):
+     ``r = own + gain * (p(f) - p(ref)) + offset`` -- the driver's value at the
+     reference frame maps to the source portrait's own value ``own``;
+   - RELATIVE, ``pose.scale`` (multiplicative): ``r = own * (p(f) / p(ref)) ** gain + offset``;
+   - ABSOLUTE: ``r = default + gain * (p(f) - default) + offset`` (gain scales around
+     the channel's neutral value, e.g. 0 degrees of yaw);
+   - then clamped to ``[clamp_min, clamp_max]`` when set.
+   A channel with no performance (no take) has ``r = own + offset``.
+3. keys ``k(f)`` combine by :class:`CombineMode` (only when the channel has keys):
+   OVERRIDE ``v = k``; OFFSET ``v = r + k``; BLEND ``v = (1 - w) r + w k`` with
+   ``w = blend_weight(f)`` clipped to 0..1;
+4. freeze (:class:`Freeze`) holds the result of 1-3 at a value or at a frame's value,
+   on every frame or within a range;
+5. mute (channel, group, or not soloed while something is soloed) -> ``own``;
+6. clamp to the channel's hard range.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Optional
+
+from dexstudio.core.keys import KeyCurve
+from dexstudio.core.take import PerformanceSource
+from dexstudio.core.timebase import FrameRange
+
+
+class CombineMode(enum.Enum):
+    """How the keyframe layer combines with the (retargeted) performance."""
+
+    OVERRIDE = "override"
+    OFFSET = "offset"
+    BLEND = "blend"
+
+
+class RetargetMode(enum.Enum):
+    RELATIVE = "relative"
+    ABSOLUTE = "absolute"
+
+
+class FreezeMode(enum.Enum):
+    VALUE = "value"   # hold ``Freeze.value``
+    FRAME = "frame"   # hold the channel's own result at ``Freeze.frame``
+
+
+class FilterKind(enum.Enum):
+    NONE = "none"
+    ONE_EURO = "one_euro"
+    GAUSSIAN = "gaussian"
+    BUTTERWORTH = "butterworth"
+
+
+@dataclass(frozen=True)
+class Retarget:
+    """Maps the performance onto the source portrait.
+
+    Attributes:
+        mode: RELATIVE (default for driving takes) or ABSOLUTE.
+        gain: multiplier of the motion (0.5 = half the head yaw).
+        offset: added after the gain, in channel units.
+        reference_frame: project frame whose performance value maps to the source's
+            own value in RELATIVE mode.
+        clamp_min, clamp_max: optional clamp of the retargeted value.
+    """
+
+    mode: RetargetMode = RetargetMode.RELATIVE
+    gain: float = 1.0
+    offset: float = 0.0
+    reference_frame: int = 0
+    clamp_min: Optional[float] = None
+    clamp_max: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class Freeze:
+    """Hold a channel.
+
+    Attributes:
+        mode: VALUE (hold ``value``) or FRAME (hold the channel's value at ``frame``).
+        value: held value for VALUE mode, channel units.
+        frame: project frame for FRAME mode.
+        range: frames held (None = every frame).
+    """
+
+    mode: FreezeMode = FreezeMode.FRAME
+    value: float = 0.0
+    frame: int = 0
+    range: Optional[FrameRange] = None
+
+
+@dataclass(frozen=True)
+class Smoothing:
+    """A non-destructive filter on the performance layer.
+
+    ``smoothed = raw + strength * (filter(raw) - raw)``.
+
+    Attributes:
+        kind: the filter (NONE = raw).
+        strength: 0..1 mix between raw (0) and fully filtered (1).
+        sigma: Gaussian standard deviation in frames.
+        cutoff_hz: Butterworth cutoff (Hz).
+        min_cutoff, beta: One-Euro parameters (Hz, unitless).
+    """
+
+    kind: FilterKind = FilterKind.NONE
+    strength: float = 1.0
+    sigma: float = 2.0
+    cutoff_hz: float = 4.0
+    min_cutoff: float = 1.0
+    beta: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.kind is not FilterKind.NONE and self.strength > 0.0
+
+
+@dataclass(frozen=True)
+class ChannelState:
+    """Everything the user set on one channel.
+
+    Attributes:
+        keys: the keyframe layer.
+        combine: how keys combine with the performance.
+        blend_weight: weight curve of BLEND mode (default constant 0.5).
+        retarget: performance -> portrait mapping.
+        smoothing: filter on the performance layer.
+        freeze: hold, or None.
+        mute, solo, lock: flags (lock forbids edits; it does not change evaluation).
+        source: per-channel performance source (None = the document's).
+    """
+
+    keys: KeyCurve = KeyCurve()
+    combine: CombineMode = CombineMode.OVERRIDE
+    blend_weight: KeyCurve = KeyCurve((), 0.5)
+    retarget: Retarget = Retarget()
+    smoothing: Smoothing = Smoothing()
+    freeze: Optional[Freeze] = None
+    mute: bool = False
+    solo: bool = False
+    lock: bool = False
+    source: Optional[PerformanceSource] = None
+
+
+@dataclass(frozen=True)
+class GroupState:
+    """Flags of a channel group (they apply to every channel of the group)."""
+
+    mute: bool = False
+    solo: bool = False
+    lock: bool = False
+
+
+#: Detail channels default to ABSOLUTE: their values are coefficients of the take's own
+#: residual basis, which has no "source portrait value" to be relative to.
+DETAIL_DEFAULT_STATE = ChannelState(retarget=Retarget(mode=RetargetMode.ABSOLUTE))
+DEFAULT_STATE = ChannelState()
+
+
+def default_channel_state(channel_id: str) -> ChannelState:
+    """The state of a fresh channel."""
+    return DETAIL_DEFAULT_STATE if channel_id.startswith("detail.") else DEFAULT_STATE
+
+
+__all__ = [
+    "CombineMode", "RetargetMode", "FreezeMode", "FilterKind", "Retarget", "Freeze",
+    "Smoothing", "ChannelState", "GroupState", "default_channel_state",
+]
