@@ -77,7 +77,7 @@ class Document:
 
     def __init__(self, state: Optional[ProjectState] = None, path: Optional[Path] = None) -> None:
         self._state = state if state is not None else ProjectState()
-        self._saved = self._state
+        self._saved: Optional[ProjectState] = self._state
         self.path: Optional[Path] = Path(path) if path is not None else None
         self.revision = 0
         self.evaluator = Evaluator()
@@ -91,7 +91,11 @@ class Document:
     @property
     def dirty(self) -> bool:
         """True when the state differs from the last saved (or loaded) one."""
-        return self._state != self._saved
+        return self._saved is None or self._state != self._saved
+
+    def mark_modified(self) -> None:
+        """Count the current state as unsaved (e.g. a recovered autosave)."""
+        self._saved = None
 
     def mark_saved(self, path: Optional[Path] = None) -> None:
         self._saved = self._state
