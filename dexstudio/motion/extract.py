@@ -1,0 +1,403 @@
+"""Motion extraction: a driving video -> a :class:`~dexstudio.core.motion.MotionTrack`.
+
+Streaming: frames are decoded, tracked and discarded one at a time. Per frame only a
+few hundred bytes of channel values stay in memory; the per-frame landmark arrays
+(canonical 468x3 and image 478x2, float32) are spilled to a temporary file in the
+cache dir and read back in chunks for the expression fit, so memory does not grow with
+the video length (beyond the output channels and the 2D overlay landmarks, which the
+track keeps).
+
+Pose channels (per frame, see :mod:`dexstudio.motion.pose`):
+
+* ``pose.yaw/pitch/roll``: degrees, conventions of :mod:`dexstudio.core.rotation`.
+* ``pose.tx, pose.ty``: offset of the head centre (the projected canonical origin)
+  from the frame centre, x right / y down, in units of the *reference face size*.
+* ``pose.scale``: face size / reference face size.
+
+The reference face size is the face size in pixels (``PoseFit.scale *
+CanonicalFace.face_size``, forehead-to-chin) at the first frame where the face was
+tracked; so ``scale`` is 1.0 there and ``tx, ty`` are proportional to pixels.
+
+Frames where the face is lost (none found, below ``min_confidence``, or only another
+person's face) are flagged ``valid = False``, filled by linear interpolation between
+the neighbouring valid frames (held at the clip ends) and counted in the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Optional
+
+import numpy as np
+
+from dexstudio.core.channels import N_BLENDSHAPES, N_DETAIL
+from dexstudio.core.errors import NoFaceError
+from dexstudio.core.motion import MotionSource, MotionTrack
+from dexstudio.core.progress import CancelToken, Progress, ProgressCallback
+from dexstudio.core.rotation import matrix_to_euler, matrix_to_quaternion, quaternion_to_matrix
+from dexstudio.core.timebase import FrameRate
+from dexstudio.io import cache_dirs
+from dexstudio.io.motion_files import load_track_npz, save_track_npz
+from dexstudio.io.video_reader import VideoInfo, content_hash, iter_frames, iter_frames_prefetched, probe
+from dexstudio.motion import landmark_sets as ls
+from dexstudio.motion.expression import (
+    ExpressionAccumulator,
+    detail_coefficients,
+    reconstruction_errors,
+)
+from dexstudio.motion.face_model import CanonicalFace, load_canonical_face
+from dexstudio.motion.face_select import Box, FaceFollower, FaceRule, choose_face
+from dexstudio.motion.pose import PoseWeights, solve_pose
+from dexstudio.motion.tracker import FaceTracker, MediaPipeTracker
+
+#: bump when the extraction output changes (invalidates caches).
+EXTRACT_VERSION = 1
+_N2D = ls.N_TRACKED
+
+
+@dataclass(frozen=True)
+class ExtractSettings:
+    """Everything that changes an extraction's result.
+
+    Attributes:
+        face_rule: how to pick the face when neither index nor box is given.
+        face_index: 0-based face, left to right, in the first frame with faces.
+        face_box: (x0, y0, x1, y1) pixels; the face overlapping it in the first frame.
+        min_confidence: tracker detection/presence threshold.
+        max_faces: faces the tracker looks for (>= 2 lets it see a second person,
+            which the follower then ignores).
+        pose_weights: landmarks driving the pose fit.
+        n_detail: detail latent dims (the channel set has 16).
+        ridge: ridge penalty of the blend-basis fit.
+        model_path: explicit tracker model (None = search, see ``tracker.locate_model``).
+        keep_landmarks_2d: keep (F, 478, 2) image landmarks in the track (UI overlays).
+    """
+
+    face_rule: FaceRule = FaceRule.LARGEST
+    face_index: Optional[int] = None
+    face_box: Optional[Box] = None
+    min_confidence: float = 0.5
+    max_faces: int = 2
+    pose_weights: PoseWeights = PoseWeights.PROCRUSTES
+    n_detail: int = N_DETAIL
+    ridge: float = 1e-3
+    model_path: Optional[str] = None
+    keep_landmarks_2d: bool = True
+
+    def key(self) -> str:
+        """Canonical JSON of the settings that affect results (model path excluded:
+        the tracker's settings key carries the model's hash)."""
+        d = asdict(self)
+        d.pop("model_path")
+        d["face_rule"] = self.face_rule.value
+        d["pose_weights"] = self.pose_weights.value
+        d["version"] = EXTRACT_VERSION
+        return json.dumps(d, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class ExtractReport:
+    """What happened during an extraction.
+
+    Attributes:
+        n_frames: frames in the track.
+        n_lost: frames without the followed face (interpolated).
+        lost_ranges: half-open (start, stop) frame ranges that were lost.
+        seconds: wall time of the extraction (0 for a cache hit... the load time).
+        cache_hit: the result came from the disk cache.
+        recon_max_rel, recon_mean_rel: expression reconstruction error over valid frames,
+            in fractions of the face size (max over landmarks per frame, then max / mean).
+        truncated: decoding stopped early on a damaged file.
+    """
+
+    n_frames: int
+    n_lost: int
+    lost_ranges: tuple[tuple[int, int], ...]
+    seconds: float
+    cache_hit: bool
+    recon_max_rel: float
+    recon_mean_rel: float
+    truncated: bool = False
+
+    @property
+    def fps(self) -> float:
+        return self.n_frames / self.seconds if self.seconds > 0 else float("inf")
+
+    @property
+    def lost_fraction(self) -> float:
+        return self.n_lost / self.n_frames if self.n_frames else 0.0
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    track: MotionTrack
+    report: ExtractReport
+
+
+# ---------------------------------------------------------------------- per-frame state
+@dataclass
+class _Columns:
+    """Growing per-frame channel arrays (amortised doubling, no per-frame objects)."""
+
+    cap: int = 256
+    n: int = 0
+    valid: np.ndarray = field(default_factory=lambda: np.zeros(256, bool))
+    rot: np.ndarray = field(default_factory=lambda: np.zeros((256, 4)))
+    center: np.ndarray = field(default_factory=lambda: np.zeros((256, 2)))
+    size: np.ndarray = field(default_factory=lambda: np.zeros(256))
+    blend: np.ndarray = field(default_factory=lambda: np.zeros((256, N_BLENDSHAPES), np.float32))
+
+    def append(self, valid: bool, quat: np.ndarray, center: np.ndarray, size: float,
+               blend: np.ndarray) -> None:
+        if self.n == self.cap:
+            self.cap *= 2
+            for name in ("valid", "rot", "center", "size", "blend"):
+                a = getattr(self, name)
+                b = np.zeros((self.cap,) + a.shape[1:], a.dtype)
+                b[: self.n] = a
+                setattr(self, name, b)
+        i = self.n
+        self.valid[i], self.rot[i], self.center[i], self.size[i], self.blend[i] = valid, quat, center, size, blend
+        self.n += 1
+
+
+def _fill_invalid(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Linear interpolation over invalid frames along axis 0, held at the ends."""
+    out = np.array(values, dtype=np.float64, copy=True)
+    if valid.all() or not valid.any():
+        return out
+    f = np.arange(len(valid))
+    flat = out.reshape(len(valid), -1)
+    for c in range(flat.shape[1]):
+        flat[~valid, c] = np.interp(f[~valid], f[valid], flat[valid, c])
+    return flat.reshape(out.shape)
+
+
+def _lost_ranges(valid: np.ndarray) -> tuple[tuple[int, int], ...]:
+    out, start = [], None
+    for i, v in enumerate(valid):
+        if not v and start is None:
+            start = i
+        elif v and start is not None:
+            out.append((start, i))
+            start = None
+    if start is not None:
+        out.append((start, len(valid)))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------- the pipeline
+def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker,
+                 settings: ExtractSettings, rate: FrameRate, frame_size: tuple[int, int],
+                 face: Optional[CanonicalFace] = None, total: Optional[int] = None,
+                 progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
+                 workdir: Optional[Path] = None) -> tuple[MotionTrack, ExtractReport]:
+    """Track a stream of frames into a :class:`MotionTrack` (no file, no cache).
+
+    Args:
+        frames: ``(index, rgb (H, W, 3) uint8)`` pairs; consumed once, not kept.
+        tracker: the face tracker (VIDEO mode via ``track_frame``).
+        settings: extraction settings.
+        rate: frame rate (timestamps for the tracker).
+        frame_size: (width, height) pixels.
+        total: expected number of frames for progress (None = unknown).
+        workdir: folder for the temporary landmark spill file (default: the cache dir).
+    Raises:
+        NoFaceError: no frame had a face. Cancelled: via ``cancel``.
+    """
+    t0 = time.perf_counter()
+    face = face or load_canonical_face()
+    width, height = frame_size
+    follower = FaceFollower()
+    cols = _Columns()
+    acc = ExpressionAccumulator(face.vertices)
+    ref_size: Optional[float] = None
+    last_ts = tracker.last_timestamp_ms
+    base_ts = last_ts + 1
+    folder = workdir or cache_dirs.cache_subdir("tmp")
+    spill = tempfile.NamedTemporaryFile(prefix="dexstudio-extract-", suffix=".f32", dir=folder, delete=False)
+    spill_path = Path(spill.name)
+    row = np.zeros(ls.N_MESH * 3 + _N2D * 2, np.float32)
+    zero_quat = np.array([1.0, 0, 0, 0])
+    n = 0
+    try:
+        for n_seen, (index, rgb) in enumerate(frames):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            ts = max(last_ts + 1, base_ts + index * 1000 * rate.den // rate.num)
+            last_ts = ts
+            faces = tracker.track_frame(rgb, ts)
+            del rgb
+            obs = None
+            if faces:
+                if not follower.started:
+                    obs = choose_face(faces, (width, height), settings.face_rule,
+                                      settings.face_index, settings.face_box)
+                    follower.start(obs)
+                else:
+                    obs = follower.follow(faces)
+            if obs is not None and obs.score >= settings.min_confidence:
+                fit = solve_pose(obs.landmarks, face, settings.pose_weights)
+                size = fit.face_size_px(face)
+                ref_size = ref_size or size
+                cols.append(True, matrix_to_quaternion(fit.rotation), fit.center_px, size, obs.blendshapes)
+                acc.add(obs.blendshapes, fit.canonical_landmarks)
+                row[: ls.N_MESH * 3] = fit.canonical_landmarks.reshape(-1)
+                row[ls.N_MESH * 3:] = obs.landmarks[:_N2D, :2].reshape(-1)
+            else:
+                cols.append(False, zero_quat, np.zeros(2), 0.0, np.zeros(N_BLENDSHAPES, np.float32))
+                row[:] = np.nan
+            spill.write(row.tobytes())
+            n = n_seen + 1
+            if progress is not None and (n % 10 == 0):
+                progress(Progress(n, total, "tracking"))
+        spill.close()
+        if n == 0:
+            raise NoFaceError("the video has no frames", "use a video with at least one frame")
+        valid = cols.valid[:n].copy()
+        if not valid.any():
+            raise NoFaceError(f"no face was found in any of the {n} frames",
+                              "use footage where one face is clearly visible (frontal, lit, "
+                              "not too small); lower --min-confidence if faces are faint")
+        model = acc.fit(face.face_size, ridge=settings.ridge, n_detail=settings.n_detail)
+
+        # second pass over the spilled landmarks: detail coefficients + errors + 2D overlay
+        detail = np.zeros((n, settings.n_detail), np.float32)
+        lm2d = np.zeros((n, _N2D, 2), np.float32) if settings.keep_landmarks_2d else None
+        errs = []
+        mm = np.memmap(spill_path, dtype=np.float32, mode="r", shape=(n, row.size))
+        chunk = 256
+        for a in range(0, n, chunk):
+            b = min(n, a + chunk)
+            block = np.array(mm[a:b])
+            v = valid[a:b]
+            canon = block[:, : ls.N_MESH * 3].reshape(-1, ls.N_MESH, 3)
+            if v.any():
+                d = detail_coefficients(model, cols.blend[a:b][v], canon[v])
+                detail[a:b][v] = d
+                errs.append(reconstruction_errors(model, cols.blend[a:b][v], d, canon[v]))
+            if lm2d is not None:
+                lm2d[a:b] = block[:, ls.N_MESH * 3:].reshape(-1, _N2D, 2)
+            if progress is not None:
+                progress(Progress(b, n, "fitting expression"))
+        del mm
+    finally:
+        spill.close()
+        try:
+            os.unlink(spill_path)
+        except OSError:
+            pass
+
+    quat = _fill_invalid(cols.rot[:n], valid)
+    quat /= np.linalg.norm(quat, axis=1, keepdims=True)
+    euler = matrix_to_euler(quaternion_to_matrix(quat))
+    center = _fill_invalid(cols.center[:n], valid)
+    size = _fill_invalid(cols.size[:n], valid)
+    assert ref_size is not None
+    translation = (center - np.array([width / 2, height / 2])) / ref_size
+    if lm2d is not None:
+        lm2d = _fill_invalid(lm2d, valid).astype(np.float32)
+    err = np.concatenate(errs) if errs else np.zeros(1)
+    track = MotionTrack(
+        rate=rate, quaternion=quat, euler=euler, translation=translation,
+        scale=size / ref_size,
+        blendshapes=np.clip(_fill_invalid(cols.blend[:n], valid), 0, 1).astype(np.float32),
+        detail=_fill_invalid(detail, valid).astype(np.float32),
+        valid=valid, expression_model=model, landmarks_2d=lm2d, face_size_px=size)
+    report = ExtractReport(
+        n_frames=n, n_lost=int((~valid).sum()), lost_ranges=_lost_ranges(valid),
+        seconds=time.perf_counter() - t0, cache_hit=False,
+        recon_max_rel=float(err.max()), recon_mean_rel=float(err.mean()))
+    return track, report
+
+
+def cache_key(video_hash: str, tracker_key: str, settings: ExtractSettings) -> str:
+    """sha256 of the video hash + tracker settings + extraction settings."""
+    import hashlib
+
+    blob = json.dumps({"video": video_hash, "tracker": json.loads(tracker_key),
+                       "extract": json.loads(settings.key())}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def run_extraction(path: str | os.PathLike[str], settings: ExtractSettings = ExtractSettings(),
+                   progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
+                   cache: bool = True,
+                   tracker_factory: Optional[Callable[[ExtractSettings], FaceTracker]] = None,
+                   ) -> ExtractResult:
+    """Extract the motion of the video at ``path`` (see the module docstring).
+
+    Args:
+        path: the driving video.
+        settings: extraction settings.
+        progress: called with :class:`Progress` (stages "hashing", "tracking",
+            "fitting expression").
+        cancel: checked every frame.
+        cache: read/write the disk cache (``io.cache_dirs``, key = video content hash +
+            tracker settings + extraction settings).
+        tracker_factory: builds the tracker (default: :class:`MediaPipeTracker`).
+    Raises:
+        UnreadableFileError, NotAVideoError, CorruptVideoError, NoFaceError,
+        ModelNotFoundError, Cancelled.
+    """
+    import warnings
+
+    from dexstudio.io.video_reader import TruncatedVideoWarning
+
+    t0 = time.perf_counter()
+    p = Path(path)
+    info: VideoInfo = probe(p)
+    factory = tracker_factory or (lambda s: MediaPipeTracker(s.model_path, s.max_faces, s.min_confidence))
+    with factory(settings) as tracker:
+        if progress is not None:
+            progress(Progress(0, None, "hashing"))
+        vhash = content_hash(p)
+        key = cache_key(vhash, tracker.settings_key(), settings)
+        entry = cache_dirs.cache_subdir("motion") / f"{key}.npz"
+        if cache and entry.is_file():
+            try:
+                track, report = load_track_npz(entry)
+                return ExtractResult(track, ExtractReport(**{**report, "cache_hit": True,
+                                                             "seconds": time.perf_counter() - t0}))
+            except Exception:  # a damaged cache entry is ignored and rewritten
+                pass
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TruncatedVideoWarning)
+            track, report = track_frames(
+                iter_frames_prefetched(p), tracker, settings, info.rate, (info.width, info.height),
+                total=info.n_frames, progress=progress, cancel=cancel)
+        truncated = any(issubclass(w.category, TruncatedVideoWarning) for w in caught)
+        for w in caught:
+            warnings.warn(w.message, w.category, stacklevel=2)
+        track.source = MotionSource(path=str(p), content_hash=vhash, tracker_id=tracker.tracker_id,
+                                    tracker_settings=tracker.settings_key(), width=info.width,
+                                    height=info.height)
+    report = ExtractReport(**{**asdict(report), "truncated": truncated,
+                              "seconds": time.perf_counter() - t0})
+    if cache:
+        try:
+            save_track_npz(entry, track, asdict(report))
+        except OSError:
+            pass  # an unwritable cache only costs speed
+    return ExtractResult(track, report)
+
+
+def extract_motion(path: str | os.PathLike[str], settings: ExtractSettings = ExtractSettings(),
+                   progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
+                   cache: bool = True) -> MotionTrack:
+    """The :class:`MotionTrack` of the video at ``path`` (see :func:`run_extraction`)."""
+    return run_extraction(path, settings, progress, cancel, cache).track
+
+
+def loop_frames(path: str | os.PathLike[str], repeats: int) -> Iterator[tuple[int, np.ndarray]]:
+    """The clip's frames ``repeats`` times with continuous indices (benchmarks)."""
+    k = 0
+    for _ in range(repeats):
+        for _, rgb in iter_frames(path):
+            yield k, rgb
+            k += 1
