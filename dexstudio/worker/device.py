@@ -1,71 +1,18 @@
-"""Device choice for the render worker (cuda > mps > cpu) and CUDA out-of-memory detection.
+"""Device helpers of the render worker: CPU thread count and CUDA out-of-memory detection.
 
-torch is imported lazily: a worker running a torch-free animator never loads it.
+The choice (auto: cuda > mps > cpu, or an override) is :func:`dexstudio.render.device.choose_device`.
+torch is never imported here: a worker running a torch-free animator never loads it.
 """
 
 from __future__ import annotations
 
-import enum
 import os
 import sys
 
-from dexstudio.core.errors import DexStudioError
+from dexstudio.render.device import DeviceChoice, DeviceError, choose_device
 
-
-class DevicePreference(enum.Enum):
-    AUTO = "auto"
-    CPU = "cpu"
-    CUDA = "cuda"
-    MPS = "mps"
-
-
-class DeviceUnavailableError(DexStudioError):
-    """The requested compute device is not present."""
-
-
-def _torch():
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return None
-    return torch
-
-
-def choose_device(preference: DevicePreference | str = DevicePreference.AUTO) -> str:
-    """The device string to run on: ``"cuda"``, ``"mps"`` or ``"cpu"``.
-
-    ``auto`` picks cuda > mps > cpu. An explicit device that is missing raises
-    :class:`DeviceUnavailableError` (never a silent CPU fallback for an explicit choice).
-    """
-    pref = DevicePreference(preference)
-    try:  # prefer the render layer's choice when the warp helper wrote one
-        from dexstudio.render import device as render_device  # type: ignore[attr-defined]
-    except ImportError:
-        render_device = None
-    if render_device is not None and hasattr(render_device, "choose_device"):
-        try:
-            return str(render_device.choose_device(pref.value))
-        except DexStudioError:
-            raise
-        except Exception:  # an incompatible signature: fall back to ours
-            pass
-    if pref is DevicePreference.CPU:
-        return "cpu"
-    torch = _torch()
-    has_cuda = bool(torch is not None and torch.cuda.is_available())
-    has_mps = bool(torch is not None and getattr(torch.backends, "mps", None) is not None
-                   and torch.backends.mps.is_available())
-    if pref is DevicePreference.CUDA:
-        if not has_cuda:
-            raise DeviceUnavailableError("no CUDA GPU is available",
-                                         "use --device auto or --device cpu")
-        return "cuda"
-    if pref is DevicePreference.MPS:
-        if not has_mps:
-            raise DeviceUnavailableError("Apple Metal (mps) is not available",
-                                         "use --device auto or --device cpu")
-        return "mps"
-    return "cuda" if has_cuda else "mps" if has_mps else "cpu"
+__all__ = ["DeviceChoice", "DeviceError", "choose_device", "default_cpu_threads", "apply_cpu_threads",
+           "is_out_of_memory", "release_device_memory"]
 
 
 def default_cpu_threads() -> int:

@@ -109,6 +109,7 @@ class SyntheticAnimator(Animator):
 
     def _check(self, motion: FrameMotion, batch: int) -> None:
         if self.device in self.oom_devices and batch > self.max_ok_batch:
+            self._count("oom")
             raise _cuda_oom(f"synthetic: a batch of {batch} does not fit on {self.device}")
         if self.fail_yaw is not None and abs(motion.euler[0] - self.fail_yaw) < 1e-9:
             raise ValueError(f"synthetic failure at yaw {self.fail_yaw}")

@@ -47,7 +47,7 @@ from dexstudio.core.timebase import FrameRange
 from dexstudio.render.base import Animator, SourceState
 from dexstudio.worker.cache_dir import render_cache_dir
 from dexstudio.worker.device import (
-    DevicePreference,
+    DeviceChoice,
     apply_cpu_threads,
     choose_device,
     default_cpu_threads,
@@ -103,7 +103,7 @@ class WorkerConfig:
         stats_interval_s: least time between two :class:`CacheStats` events.
     """
 
-    device: DevicePreference = DevicePreference.AUTO
+    device: DeviceChoice = DeviceChoice.AUTO
     cpu_threads: Optional[int] = None
     memory_cache_bytes: int = 1 * GiB
     disk_cache_bytes: int = 8 * GiB
@@ -115,7 +115,7 @@ class WorkerConfig:
     stats_interval_s: float = 0.25
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "device", DevicePreference(self.device))
+        object.__setattr__(self, "device", DeviceChoice(self.device))
         if self.batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         if self.cpu_threads is not None and self.cpu_threads < 1:
@@ -161,7 +161,7 @@ class RenderWorker:
 
     def __init__(self, animator_factory: AnimatorFactory, config: WorkerConfig = WorkerConfig(), *,
                  events: Optional[EventBus] = None,
-                 device_chooser: Callable[[DevicePreference], str] = choose_device,
+                 device_chooser: Callable[[DeviceChoice], str] = choose_device,
                  start: bool = True) -> None:
         self.config = config
         self.events: EventBus = events if events is not None else EventBus()
