@@ -1,0 +1,372 @@
+"""``dexstudio animate``: animate a source portrait with a driving clip, headless.
+
+Pipeline: load the source -> ``animator.prepare`` -> extract the driving motion (cached)
+-> evaluate the channels (relative to a reference frame by default, freezes, smoothing)
+-> render every frame -> export MP4 with the driving clip's audio (atomic).
+
+The channel evaluation is one small function, :func:`track_to_motion`. It implements the
+timeline's relative-mode rule directly on the :class:`MotionTrack` (the driving value at
+the reference frame maps to the source's own value; rotation composed as a rotation,
+``pose.scale`` multiplicative, the rest additive; frozen channels hold the source's own
+value; the take's detail residual applies only while no expression channel is edited).
+"""
+
+from __future__ import annotations
+
+import argparse
+import queue
+import resource
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+import numpy as np
+
+from dexstudio.core.channels import (
+    ALL_CHANNEL_IDS,
+    CHANNEL_SPECS,
+    DETAIL_CHANNEL_IDS,
+    EXPR_CHANNEL_IDS,
+    resolve_channel_selector,
+)
+from dexstudio.core.errors import DexStudioError
+from dexstudio.core.evaluated import EvaluatedMotion
+from dexstudio.core.filters import gaussian
+from dexstudio.core.motion import MotionTrack
+from dexstudio.core.progress import CancelToken, Progress, ProgressCallback
+from dexstudio.core.rotation import euler_to_matrix, matrix_to_euler
+from dexstudio.render.base import FrameMotion, SourceOptions, SourceState
+
+
+class ChannelSelectorError(DexStudioError):
+    """A ``--freeze`` value names no channel or group."""
+
+
+@dataclass(frozen=True)
+class MotionOptions:
+    """How the driving track becomes target motion.
+
+    Attributes:
+        freeze: channel ids held at the source's own value.
+        reference_frame: driving frame mapped to the source's own pose/expression.
+        absolute: use the driving values as they are (no reference frame).
+        smooth: Gaussian smoothing sigma in frames (0 = none), zero-phase.
+    """
+
+    freeze: frozenset[str] = frozenset()
+    reference_frame: int = 0
+    absolute: bool = False
+    smooth: float = 0.0
+
+
+def parse_freeze(selectors: list[str] | None) -> frozenset[str]:
+    """``--freeze`` values (ids, group names, 'pose', 'expression') -> channel ids."""
+    out: set[str] = set()
+    for s in selectors or []:
+        for part in s.split(","):
+            if not part.strip():
+                continue
+            try:
+                out.update(resolve_channel_selector(part))
+            except ValueError as exc:
+                raise ChannelSelectorError(str(exc), "see `dexstudio animate --help` for the groups") from None
+    return frozenset(out)
+
+
+def track_to_motion(track: MotionTrack, own: FrameMotion, opts: MotionOptions) -> EvaluatedMotion:
+    """Evaluate a driving track into absolute target motion for one source.
+
+    Args:
+        track: the driving clip's motion (F frames).
+        own: the source's own motion (``SourceState.own_motion``).
+        opts: relative/absolute, reference frame, freezes, smoothing.
+    Returns:
+        EvaluatedMotion with F rows.
+    """
+    F = track.n_frames
+    M = track.channel_matrix().copy()  # (F, C) in ALL_CHANNEL_IDS order
+    if opts.smooth > 0:
+        M = gaussian(M, opts.smooth)
+    idx = {cid: i for i, cid in enumerate(ALL_CHANNEL_IDS)}
+    own_vec = np.array([*own.euler, *own.translation, own.scale, *own.blendshapes, *own.detail], np.float64)
+    R_drv = euler_to_matrix(M[:, 0], M[:, 1], M[:, 2])
+    R_own = euler_to_matrix(*own.euler)
+    if opts.absolute:
+        out = M.copy()
+        R = R_drv
+    else:
+        r = int(np.clip(opts.reference_frame, 0, F - 1))
+        ref = M[r]
+        out = own_vec[None] + (M - ref[None])
+        out[:, 5] = own.scale * M[:, 5] / max(ref[5], 1e-6)
+        R = R_drv @ R_drv[r].T @ R_own  # the driver's rotation change, applied to the source
+    euler = matrix_to_euler(R)
+    out[:, 0:3] = euler
+    frozen = [idx[c] for c in opts.freeze]
+    if frozen:
+        out[:, frozen] = own_vec[frozen][None]
+        rot_frozen = [i for i in frozen if i < 3]
+        if len(rot_frozen) == 3:
+            out[:, 0:3] = np.asarray(own.euler)[None]
+    for cid in ALL_CHANNEL_IDS:  # hard limits (blendshapes 0..1, scale > 0)
+        s = CHANNEL_SPECS[cid]
+        if s.hard_min is not None or s.hard_max is not None:
+            i = idx[cid]
+            out[:, i] = np.clip(out[:, i], s.hard_min if s.hard_min is not None else -np.inf,
+                                s.hard_max if s.hard_max is not None else np.inf)
+    expr_edited = any(c in opts.freeze for c in EXPR_CHANNEL_IDS + DETAIL_CHANNEL_IDS)
+    dw = np.full(F, 0.0 if expr_edited or track.expression_model is None else 1.0)
+    nb = len(EXPR_CHANNEL_IDS)
+    return EvaluatedMotion(
+        frames=np.arange(F, dtype=np.int64), euler=out[:, 0:3],
+        rotation=euler_to_matrix(out[:, 0], out[:, 1], out[:, 2]),
+        translation=out[:, 3:5], scale=out[:, 5], blendshapes=out[:, 6:6 + nb],
+        detail=out[:, 6 + nb:], detail_weight=dw)
+
+
+# ---------------------------------------------------------------------------------------
+class ProgressBar:
+    """A one-line text progress bar on stderr (silent when not a terminal unless forced)."""
+
+    def __init__(self, label: str, stream=sys.stderr, enabled: Optional[bool] = None) -> None:
+        self.label = label
+        self.stream = stream
+        self.enabled = stream.isatty() if enabled is None else enabled
+        self._last = 0.0
+        self._stage = ""
+
+    def __call__(self, p: Progress) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1 and p.stage == self._stage and (p.total is None or p.done < p.total):
+            return
+        self._last, self._stage = now, p.stage
+        if p.total:
+            frac = min(1.0, p.done / p.total)
+            bar = "#" * int(frac * 30)
+            self.stream.write(f"\r{self.label} {p.stage:<20} [{bar:<30}] {p.done}/{p.total}")
+        else:
+            self.stream.write(f"\r{self.label} {p.stage:<20} {p.done}")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+@dataclass(frozen=True)
+class AnimateOptions:
+    """Everything ``animate`` needs besides the paths."""
+
+    motion: MotionOptions = MotionOptions()
+    size: int = 512
+    paste_back: bool = False
+    face_index: Optional[int] = None
+    device: str = "auto"
+    animator: str = "warp"
+    crf: int = 18
+    side_by_side: bool = False
+
+
+@dataclass(frozen=True)
+class AnimateSummary:
+    """What ``animate`` did."""
+
+    output: Path
+    frames: int
+    seconds: float
+    extract_seconds: float
+    render_seconds: float
+    has_audio: bool
+    peak_rss_mb: float
+    motion_cache_hit: bool
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MB (Linux: ru_maxrss is in kB)."""
+    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return r / 1024.0 if sys.platform != "darwin" else r / (1024.0 * 1024.0)
+
+
+def make_animator(name: str, device: str):
+    """The animator for ``--animator`` and ``--device``."""
+    from dexstudio.render.device import choose_device
+
+    dev = choose_device(device)
+    if name != "warp":
+        raise DexStudioError(f"animator {name!r} is not available from `dexstudio animate`",
+                             "use --animator warp (the DeX diffusion animator runs from the editor "
+                             "once a checkpoint is configured)")
+    from dexstudio.render.warp import WarpAnimator, WarpSettings
+
+    return WarpAnimator(WarpSettings(device=dev))
+
+
+def render_frames(animator, state: SourceState, ev: EvaluatedMotion, track: MotionTrack,
+                  paste: bool, cancel: Optional[CancelToken] = None) -> Iterator[np.ndarray]:
+    """Yield rendered frames (crop or pasted back), one at a time."""
+    buf = None
+    model = track.expression_model
+    mid = track.source.content_hash[:16] if track.source is not None else ""
+    for i in range(len(ev)):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        fm = FrameMotion.from_evaluated(ev, i, expression_model_id=mid if model is not None else "")
+        if paste:
+            fr = animator.render_frame(state, fm, model)
+            buf = animator.paste_back(state, fr, out=None)
+            yield buf
+        else:
+            yield animator.render(state, fm, model)
+
+
+def _threaded(frames: Iterator[np.ndarray], depth: int = 4) -> Iterator[np.ndarray]:
+    """Run a frame generator in a worker thread (render overlaps encoding)."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    sentinel = object()
+
+    def work() -> None:
+        try:
+            for f in frames:
+                if stop.is_set():
+                    return
+                q.put(f)
+            q.put(sentinel)
+        except BaseException as exc:  # hand errors to the consumer
+            q.put(exc)
+
+    t = threading.Thread(target=work, daemon=True, name="dexstudio-render")
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is sentinel:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while t.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                t.join(0.05)
+
+
+def run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions = AnimateOptions(),
+                progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
+                frame_hook: Optional[Callable[[int, np.ndarray], None]] = None) -> AnimateSummary:
+    """Animate ``source`` with ``driving`` into ``output`` (see the module docstring).
+
+    Raises typed errors (unreadable files, no face, read-only output, Cancelled); a failed
+    or cancelled run leaves nothing at ``output``.
+    """
+    from dexstudio.core.timebase import FrameRange
+    from dexstudio.io.export import ExportLayout, ExportSettings, VideoExporter, _check_output, ExportFormat
+    from dexstudio.io.image import load_image
+    from dexstudio.io.video_reader import iter_frames
+    from dexstudio.motion.extract import run_extraction
+
+    t0 = time.perf_counter()
+    output = Path(output)
+    _check_output(output, ExportFormat.MP4)  # fail on a read-only folder before any work
+    image = load_image(source)
+    animator = make_animator(opts.animator, opts.device)
+    try:
+        state = animator.prepare(image, SourceOptions(face_index=opts.face_index, crop_size=opts.size))
+    finally:
+        animator.close()
+    res = run_extraction(driving, progress=progress, cancel=cancel)
+    track = res.track
+    t_ex = time.perf_counter() - t0
+    ev = track_to_motion(track, state.own_motion, opts.motion)
+    n = len(ev)
+    settings = ExportSettings(fps=track.rate, crf=opts.crf, frame_range=FrameRange(0, n),
+                              audio_source=Path(driving),
+                              layout=ExportLayout.SIDE_BY_SIDE if opts.side_by_side else ExportLayout.RESULT)
+    t1 = time.perf_counter()
+    frames = _threaded(render_frames(animator, state, ev, track, opts.paste_back, cancel))
+    src_img = state.payload.crop if not opts.paste_back else image
+    with VideoExporter(output, settings, source_image=src_img if opts.side_by_side else None,
+                       progress=progress, cancel=cancel) as ex:
+        drv = iter_frames(driving) if opts.side_by_side else None
+        for i, frame in enumerate(frames):
+            if frame_hook is not None:
+                frame_hook(i, frame)
+            if drv is not None:
+                ex.write(frame, next(drv)[1])
+            else:
+                ex.write(frame)
+    result = ex.result
+    assert result is not None
+    t_end = time.perf_counter()
+    return AnimateSummary(output=output, frames=result.frames, seconds=t_end - t0, extract_seconds=t_ex,
+                          render_seconds=t_end - t1, has_audio=result.has_audio, peak_rss_mb=peak_rss_mb(),
+                          motion_cache_hit=res.report.cache_hit)
+
+
+def add_motion_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--freeze", action="append", metavar="WHAT",
+                   help="hold channels at the source's own value: pose, expression, a group "
+                        "(eyes, brows, jaw, mouth, cheeks/nose, gaze, detail) or a channel id "
+                        "(expr.jawOpen); repeatable, comma-separated")
+    p.add_argument("--reference-frame", type=int, default=0, metavar="N",
+                   help="driving frame that maps to the source's own pose/expression (default 0)")
+    p.add_argument("--absolute", action="store_true", help="use driving values as they are (no reference frame)")
+    p.add_argument("--smooth", type=float, default=0.0, metavar="S",
+                   help="smooth all channels (Gaussian sigma in frames, zero-phase; default 0)")
+
+
+def motion_options(args: argparse.Namespace) -> MotionOptions:
+    return MotionOptions(freeze=parse_freeze(args.freeze), reference_frame=args.reference_frame,
+                         absolute=args.absolute, smooth=max(0.0, args.smooth))
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.size < 64 or args.size > 2048:
+        raise DexStudioError(f"--size {args.size} is out of range", "use a crop size from 64 to 2048 (default 512)")
+    opts = AnimateOptions(motion=motion_options(args), size=args.size, paste_back=args.paste_back,
+                          face_index=args.face_index, device=args.device, animator=args.animator,
+                          crf=args.crf, side_by_side=args.side_by_side)
+    bar = ProgressBar("animate", enabled=None if not args.quiet else False)
+    try:
+        s = run_animate(Path(args.source), Path(args.driving), Path(args.output), opts, progress=bar)
+    finally:
+        bar.done()
+    audio = "with audio" if s.has_audio else "no audio"
+    print(f"animate: {s.frames} frames in {s.seconds:.2f} s ({s.fps:.1f} fps; motion "
+          f"{'cached' if s.motion_cache_hit else 'extracted'} {s.extract_seconds:.2f} s, render+export "
+          f"{s.render_seconds:.2f} s), {audio}, peak RSS {s.peak_rss_mb:.0f} MB -> {s.output}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("animate", help="animate a portrait with a driving video (headless)")
+    p.add_argument("--source", required=True, metavar="IMG", help="source portrait (jpg, png, ...)")
+    p.add_argument("--driving", required=True, metavar="VIDEO", help="driving video")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.mp4")
+    add_motion_arguments(p)
+    p.add_argument("--size", type=int, default=512, help="working crop size in pixels (default 512)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--crop", dest="paste_back", action="store_false", help="output the face crop (default)")
+    g.add_argument("--paste-back", dest="paste_back", action="store_true",
+                   help="paste the result into the full-resolution source")
+    p.add_argument("--face-index", type=int, default=None, metavar="N",
+                   help="which face of the source, numbered left to right from 0 (default: the largest)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--animator", default="warp", choices=("warp",))
+    p.add_argument("--crf", type=int, default=18, help="H.264 quality (0-51, lower = better; default 18)")
+    p.add_argument("--side-by-side", action="store_true", help="write source | driving | result")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run, paste_back=False)

@@ -1,0 +1,337 @@
+"""The warp animator (:class:`WarpAnimator`): the default, weight-free animator.
+
+``prepare`` fits the canonical face to the source (pose R, s, centre; the pose-free
+shape of all 478 points), chooses the working crop and precomputes everything that
+depends only on the source. ``render`` per frame: target points = target pose applied
+to (source canonical shape + expression displacement), projected; then one dense
+backward map (thin-plate field outside the face, piecewise-affine mesh inside, rigid
+eyeballs under the lids) and one ``cv2.remap``; the mouth interior is painted when
+the mouth opens wider than the source's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Optional
+
+import cv2
+import numpy as np
+
+from dexstudio.core.channels import N_BLENDSHAPES
+from dexstudio.core.motion import ExpressionModel
+from dexstudio.core.rotation import euler_to_matrix, matrix_to_euler
+from dexstudio.motion import landmark_sets as ls
+from dexstudio.motion.face_model import CanonicalFace, load_canonical_face
+from dexstudio.motion.pose import PoseFit, PoseWeights, camera_to_image, image_to_camera, solve_pose
+from dexstudio.render.base import Animator, FrameMotion, SourceOptions, SourceState
+from dexstudio.render.source_cache import image_content_hash
+from dexstudio.render.warp import eyes as eyes_mod
+from dexstudio.render.warp.basis import ExpressionBasis, load_basis
+from dexstudio.render.warp.crop import CropBox, choose_crop, extract_crop
+from dexstudio.render.warp.detect import choose_face, detect_faces
+from dexstudio.render.warp.paste_back import paste_back
+from dexstudio.render.warp.mouth import MouthLayer, MouthLook, analyse_mouth, mouth_layer
+from dexstudio.render.warp.topology import FaceTopology, face_topology
+from dexstudio.render.warp.warp_field import TpsField, apply_affines, raster_triangle_ids, triangle_affines
+
+#: rings of control points beyond the face outline: (radial factor, depth offset in
+#: canonical units, rigidity above the jaw, rigidity on the neck)
+_RINGS = ((1.22, -1.0, 1.0, 0.45), (1.55, -3.0, 0.9, 0.2))
+
+
+@dataclass(frozen=True)
+class WarpSettings:
+    """Settings of the warp animator (all change the output; see ``settings_key``).
+
+    Attributes:
+        tps_grid: side of the coarse grid the smooth outer field is computed on.
+        eyes: rigid eyeballs under the lids + gaze (False: plain mesh warp).
+        mouth: paint the mouth interior.
+        device: "cpu" (cv2.remap) or a torch device for grid_sample.
+    """
+
+    tps_grid: int = 64
+    eyes: bool = True
+    mouth: bool = True
+    device: str = "cpu"
+
+
+@dataclass(frozen=True, eq=False)
+class WarpPayload:
+    """Per-source precomputation (``SourceState.payload``).
+
+    Attributes:
+        box: the working crop window in the source image.
+        crop: (S, S, 3) uint8 source crop.
+        landmarks: (478, 3) float64 source points in crop pixels (x, y down, z away).
+        canonical: (478, 3) float64 pose-free source points (canonical units).
+        pose: the source's pose fit in crop pixels.
+        face_size_px: face size (forehead-chin) in crop pixels.
+        ring_canonical: (R, 3) canonical control points beyond the face (hair, ears, neck).
+        ring_rigidity: (R,) how much of the head motion each follows.
+        ring_source: (R, 2) their source crop positions.
+        n_anchor: number of fixed anchors after the oval and ring controls.
+        tps: the outer field's operator over [oval, ring, anchors].
+        eye_mask: (S, S) uint8 source eye openings.
+        mouth: the source mouth's look.
+        own_blendshapes: (52,) float32 the source's own blendshape weights.
+    """
+
+    box: CropBox
+    crop: np.ndarray
+    landmarks: np.ndarray
+    canonical: np.ndarray
+    pose: PoseFit
+    face_size_px: float
+    ring_canonical: np.ndarray
+    ring_rigidity: np.ndarray
+    ring_source: np.ndarray
+    n_anchor: int
+    tps: TpsField
+    eye_mask: np.ndarray
+    mouth: MouthLook
+    own_blendshapes: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class WarpFrame:
+    """One rendered frame with what paste-back needs.
+
+    Attributes:
+        image: (S, S, 3) uint8 crop.
+        map: (S, S, 2) float32 backward map (source crop position per output pixel).
+        mouth: the painted mouth layer (or None).
+        target: (478, 3) float64 the frame's points in crop pixels.
+    """
+
+    image: np.ndarray
+    map: np.ndarray
+    mouth: Optional[MouthLayer]
+    target: np.ndarray
+
+
+def _project(canonical: np.ndarray, R: np.ndarray, scale: float, center: np.ndarray) -> np.ndarray:
+    """(N, 3) canonical -> (N, 3) image-frame crop pixels (orthographic)."""
+    t = np.array([center[0], -center[1], 0.0])
+    return camera_to_image(scale * canonical @ R.T + t)
+
+
+class WarpAnimator(Animator):
+    """Mesh-driven dense warp of the source portrait. See the module docstring.
+
+    Args:
+        settings: :class:`WarpSettings`.
+        basis: the expression basis (default: the shipped one).
+        tracker: a face tracker for ``prepare`` (default: MediaPipe, created lazily).
+    """
+
+    animator_id = "warp"
+
+    def __init__(self, settings: WarpSettings = WarpSettings(), basis: ExpressionBasis | None = None,
+                 tracker=None) -> None:
+        self.settings = settings
+        self.basis = basis if basis is not None else load_basis()
+        self.face: CanonicalFace = load_canonical_face()
+        self.topology: FaceTopology = face_topology()
+        self._tracker = tracker
+        self._own_tracker = tracker is None
+        self._tri_kind = self.topology.tri_kind
+        self._gpu = None
+
+    # ------------------------------------------------------------------ settings
+    def settings_key(self) -> str:
+        return json.dumps({"animator": self.animator_id, "tps_grid": self.settings.tps_grid,
+                           "eyes": self.settings.eyes, "mouth": self.settings.mouth,
+                           "basis": self.basis.info.get("sha", self.basis.info.get("date", ""))},
+                          sort_keys=True)
+
+    def _get_tracker(self):
+        if self._tracker is None:
+            from dexstudio.motion.tracker import MediaPipeTracker
+
+            self._tracker = MediaPipeTracker(max_faces=6)
+        return self._tracker
+
+    def close(self) -> None:
+        if self._tracker is not None and self._own_tracker:
+            self._tracker.close()
+            self._tracker = None
+
+    # ------------------------------------------------------------------ prepare
+    def prepare(self, image: np.ndarray, options: SourceOptions = SourceOptions()) -> SourceState:
+        image = np.ascontiguousarray(image)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
+        faces = detect_faces(image, self._get_tracker())
+        obs = choose_face(faces, image.shape, options.face_index, options.face_rule)
+        payload = self.prepare_from_landmarks(image, obs.landmarks, obs.blendshapes, options.crop_size)
+        own = self.own_motion(payload, image.shape)
+        sid = image_content_hash(image) + f"|{options.face_index}|{options.face_rule.value}|{options.crop_size}"
+        return SourceState(source_id=sid, image=image, own_motion=own, payload=payload)
+
+    def own_motion(self, p: WarpPayload, image_shape: tuple[int, ...]) -> FrameMotion:
+        """The source's own pose and expression, in the channel conventions of
+        :mod:`dexstudio.motion.extract`: ``tx, ty`` = head centre minus image centre in
+        face sizes, ``scale`` = 1 (the source is its own size reference)."""
+        eul = matrix_to_euler(p.pose.rotation)
+        centre = p.box.to_image(p.pose.center_px[None])[0]
+        fs_img = p.face_size_px / p.box.zoom
+        tr = (centre - np.array([image_shape[1] / 2, image_shape[0] / 2])) / fs_img
+        return FrameMotion(euler=FrameMotion._q(eul), translation=FrameMotion._q(tr),  # type: ignore[arg-type]
+                           scale=1.0,
+                           blendshapes=FrameMotion._q(p.own_blendshapes),
+                           detail=(0.0,) * 16, detail_weight=0.0)
+
+    def prepare_from_landmarks(self, image: np.ndarray, landmarks_px: np.ndarray,
+                               blendshapes: np.ndarray, crop_size: int = 512) -> WarpPayload:
+        """Everything ``render`` needs from one source face (no tracker call).
+
+        Args:
+            image: (H, W, 3) uint8 RGB.
+            landmarks_px: (478, 3) image pixels (x, y down, z in pixel scale).
+            blendshapes: (52,) the source's own weights.
+        """
+        S = int(crop_size)
+        box = choose_crop(landmarks_px, S, image_shape=image.shape)
+        crop = extract_crop(image, box)
+        L = box.to_crop(np.asarray(landmarks_px, np.float64))
+        fit = solve_pose(L, self.face, PoseWeights.PROCRUSTES)
+        canon = ((image_to_camera(L) - fit.translation_cam) @ fit.rotation) / fit.scale  # (478, 3)
+        fs_px = fit.scale * self.face.face_size
+
+        # control points beyond the face: rings around the oval in the head frame
+        oval = canon[list(ls.FACE_OVAL)]
+        c0 = oval.mean(0)
+        y_chin, y_top = canon[ls.CHIN, 1], canon[ls.FOREHEAD_TOP, 1]
+        y_jaw = y_chin + 0.35 * (y_top - y_chin)  # below this: jaw line / neck
+        rings, rig = [], []
+        for f, dz, r_up, r_neck in _RINGS:
+            pts = oval.copy()
+            pts[:, :2] = c0[:2] + (oval[:, :2] - c0[:2]) * f
+            pts[:, 2] = oval[:, 2] + dz
+            t = np.clip((pts[:, 1] - (y_chin - 2.0)) / max(1e-6, y_jaw - (y_chin - 2.0)), 0, 1)
+            rings.append(pts)
+            rig.append(r_neck + (r_up - r_neck) * t)
+        ring_c = np.concatenate(rings)
+        ring_w = np.concatenate(rig)
+        ring_src = _project(ring_c, fit.rotation, fit.scale, fit.center_px)[:, :2]
+        keep = np.all((ring_src > 0.03 * S) & (ring_src < 0.97 * S), axis=1)
+        ring_c, ring_w, ring_src = ring_c[keep], ring_w[keep], ring_src[keep]
+
+        # fixed anchors: shoulders below the neck and the crop border
+        chin = L[ls.CHIN, :2]
+        cx = float(L[:468, 0].mean())
+        fw = float(np.ptp(L[:468, 0]))
+        anchors = [[cx + k * fw, chin[1] + 0.75 * fs_px] for k in (-1.4, -0.8, 0.8, 1.4)]
+        m = 10
+        e = np.linspace(0, S - 1, m + 1)
+        for v in e[:-1]:
+            anchors += [[v, 0.0], [S - 1.0, v], [S - 1 - v, S - 1.0], [0.0, S - 1 - v]]
+        anchors = np.array(anchors, np.float64)
+        ctrl_face = np.concatenate([L[list(ls.FACE_OVAL), :2], ring_src])
+        d = np.min(np.linalg.norm(anchors[:, None] - ctrl_face[None], axis=2), axis=1)
+        inside = np.all((anchors >= 0) & (anchors <= S - 1), axis=1)
+        anchors = anchors[(d > 0.06 * S) & inside]
+        controls = np.concatenate([ctrl_face, anchors])
+        tps = TpsField.build(controls, S, n=self.settings.tps_grid)
+
+        return WarpPayload(
+            box=box, crop=crop, landmarks=L, canonical=canon, pose=fit, face_size_px=fs_px,
+            ring_canonical=ring_c, ring_rigidity=ring_w, ring_source=ring_src, n_anchor=len(anchors),
+            tps=tps, eye_mask=eyes_mod.eye_mask(L, S),
+            mouth=analyse_mouth(crop, L, fs_px),
+            own_blendshapes=np.asarray(blendshapes, np.float32).reshape(N_BLENDSHAPES),
+        )
+
+    # ------------------------------------------------------------------ render
+    def target_points(self, state: SourceState, motion: FrameMotion,
+                      expression_model: Optional[ExpressionModel] = None) -> tuple[np.ndarray, np.ndarray]:
+        """The frame's 478 points and ring controls in crop pixels.
+
+        Returns:
+            ((478, 3) points, (R, 2) ring control positions), crop pixels.
+        """
+        p: WarpPayload = state.payload
+        own = state.own_motion
+        dw = np.asarray(motion.blendshapes, np.float32) - p.own_blendshapes
+        C = p.canonical + self.basis.offsets(dw).astype(np.float64) * self.face.face_size
+        if expression_model is not None and motion.detail_weight > 0:
+            # unedited tracked performance: the take's own blend basis + detail residual
+            # reproduce its canonical landmarks; blend them in by detail_weight.
+            a = float(motion.detail_weight)
+            k = self.face.face_size / max(expression_model.face_size, 1e-6)
+            take = (dw @ expression_model.blend_basis.reshape(N_BLENDSHAPES, -1)
+                    + np.asarray(motion.detail, np.float32) @ expression_model.detail_basis.reshape(
+                        expression_model.detail_basis.shape[0], -1)).reshape(-1, 3) * k
+            gen = C[:468] - p.canonical[:468]
+            C[:468] = p.canonical[:468] + (1 - a) * gen + a * take
+        R = euler_to_matrix(*motion.euler)
+        s = p.pose.scale * motion.scale / max(own.scale, 1e-6)
+        c = p.pose.center_px + (np.asarray(motion.translation) - np.asarray(own.translation)) * p.face_size_px
+        P = _project(C, R, s, c)
+        ring = _project(p.ring_canonical, R, s, c)[:, :2]
+        ring = p.ring_source + (ring - p.ring_source) * p.ring_rigidity[:, None]
+        return P, ring
+
+    def render_frame(self, state: SourceState, motion: FrameMotion,
+                     expression_model: Optional[ExpressionModel] = None) -> WarpFrame:
+        """Render one frame and keep the map (for paste-back)."""
+        p: WarpPayload = state.payload
+        S = p.crop.shape[0]
+        P, ring = self.target_points(state, motion, expression_model)
+        L = p.landmarks
+        disp = np.zeros((p.tps.operator.shape[1], 2), np.float32)
+        n_oval = len(ls.FACE_OVAL)
+        disp[:n_oval] = P[list(ls.FACE_OVAL), :2] - L[list(ls.FACE_OVAL), :2]
+        disp[n_oval:n_oval + len(ring)] = ring - p.ring_source
+        fmap = p.tps.backward_full(disp)  # (S, S, 2)
+
+        # inside the face: piecewise affine, back to front
+        tri = self.topology.triangles
+        lo = np.floor(P[:468, :2].min(0)).astype(int) - 1
+        hi = np.ceil(P[:468, :2].max(0)).astype(int) + 2
+        x0, y0 = np.clip(lo, 0, S)
+        x1, y1 = np.clip(hi, 0, S)
+        if x1 > x0 and y1 > y0:
+            roi = (int(x0), int(y0), int(x1), int(y1))
+            ids = raster_triangle_ids(P[:468, :2], P[:468, 2], tri, roi)
+            aff = triangle_affines(P[:468, :2], L[:468, :2], tri)
+            mx, my = apply_affines(ids, aff, roi)
+            inside = ids > 0
+            sub = fmap[y0:y1, x0:x1]
+            sub[..., 0] = np.where(inside, mx, sub[..., 0])
+            sub[..., 1] = np.where(inside, my, sub[..., 1])
+            if self.settings.eyes:
+                kind = np.concatenate([[0], self._tri_kind])[ids]
+                for eye, code in ((eyes_mod.RIGHT, 2), (eyes_mod.LEFT, 3)):
+                    yy, xx = np.nonzero(kind == code)
+                    if len(yy) == 0:
+                        continue
+                    sx, sy, ok = eyes_mod.eyeball_map((xx + x0).astype(np.float32), (yy + y0).astype(np.float32),
+                                                      eye, L, P, p.eye_mask)
+                    sub[yy[ok], xx[ok], 0] = sx[ok]
+                    sub[yy[ok], xx[ok], 1] = sy[ok]
+        out = self._remap(p.crop, fmap)
+        layer = None
+        if self.settings.mouth:
+            layer = mouth_layer(S, P, p.mouth, p.face_size_px)
+            if layer is not None:
+                layer.apply(out)
+        return WarpFrame(out, fmap, layer, P)
+
+    def _remap(self, img: np.ndarray, fmap: np.ndarray) -> np.ndarray:
+        if self.settings.device != "cpu":
+            from dexstudio.render.warp.gpu import grid_sample_remap
+
+            return grid_sample_remap(img, fmap, self.settings.device)
+        return cv2.remap(img, fmap, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    def paste_back(self, state: SourceState, frame: WarpFrame, out: np.ndarray | None = None) -> np.ndarray:
+        """The frame pasted into the full-resolution source, (H, W, 3) uint8."""
+        p: WarpPayload = state.payload
+        return paste_back(state.image, p.box, frame.map, frame.mouth, out=out)
+
+    def render(self, state: SourceState, motion: FrameMotion,
+               expression_model: Optional[ExpressionModel] = None) -> np.ndarray:
+        return self.render_frame(state, motion, expression_model).image

@@ -1,0 +1,84 @@
+"""Eyes: the eyeball moves rigidly under the lids (blinks cover, never squash, the iris)
+and the iris shifts with gaze.
+
+Inside the target eye opening the source is sampled through the similarity that maps
+the source eye corners to the target eye corners, minus a gaze shift that falls off
+around the iris. Where that lands outside the source's own eye opening (the target eye
+opens wider than the source's), the stretched piecewise-affine map is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from dexstudio.motion import landmark_sets as ls
+
+
+@dataclass(frozen=True, eq=False)
+class EyeSpec:
+    """Landmark ids of one eye."""
+
+    contour: tuple[int, ...]
+    outer: int
+    inner: int
+    iris_center: int
+    iris_ring: tuple[int, ...]
+
+
+RIGHT = EyeSpec(ls.RIGHT_EYE, ls.RIGHT_EYE_OUTER, ls.RIGHT_EYE_INNER, ls.RIGHT_IRIS_CENTER, ls.RIGHT_IRIS)
+LEFT = EyeSpec(ls.LEFT_EYE, ls.LEFT_EYE_OUTER, ls.LEFT_EYE_INNER, ls.LEFT_IRIS_CENTER, ls.LEFT_IRIS)
+
+
+def eye_mask(landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(S, S) uint8 mask (255 inside) of both source eye openings, crop pixels."""
+    m = np.zeros((size, size), np.uint8)
+    for e in (RIGHT, LEFT):
+        poly = np.round(landmarks[list(e.contour), :2] * 16).astype(np.int32)
+        cv2.fillPoly(m, [poly], 255, cv2.LINE_8, 4)
+    return m
+
+
+def similarity(src_a: np.ndarray, src_b: np.ndarray, dst_a: np.ndarray, dst_b: np.ndarray) -> np.ndarray:
+    """2x3 similarity taking segment (src_a, src_b) onto (dst_a, dst_b)."""
+    vs = src_b - src_a
+    vd = dst_b - dst_a
+    den = float(vs @ vs) or 1.0
+    a = float(vs @ vd) / den
+    b = float(vs[0] * vd[1] - vs[1] * vd[0]) / den
+    R = np.array([[a, -b], [b, a]])
+    t = dst_a - R @ src_a
+    return np.concatenate([R, t[:, None]], 1)
+
+
+def eyeball_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
+                target: np.ndarray, src_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Source positions for target pixels inside one eye opening.
+
+    Args:
+        xs, ys: (N,) float32 target pixel coordinates (crop).
+        eye: which eye.
+        source, target: (478, 2+) landmarks (crop pixels) of the source and of the frame.
+        src_mask: (S, S) uint8 source eye-opening mask.
+    Returns:
+        (sx, sy, ok): (N,) float32 source positions and (N,) bool, False where the
+        rigid eyeball sample falls outside the source opening (keep the mesh map there).
+    """
+    M = similarity(source[eye.outer, :2], source[eye.inner, :2], target[eye.outer, :2], target[eye.inner, :2])
+    Minv = cv2.invertAffineTransform(M.astype(np.float64))
+    iris_t = target[eye.iris_center, :2]
+    iris_pred = M[:, :2] @ source[eye.iris_center, :2] + M[:, 2]
+    g = iris_t - iris_pred
+    r = float(np.linalg.norm(target[list(eye.iris_ring), :2] - iris_t, axis=1).mean()) or 1.0
+    w = np.exp(-((xs - iris_t[0]) ** 2 + (ys - iris_t[1]) ** 2) / (2.0 * (1.4 * r) ** 2)).astype(np.float32)
+    qx = xs - g[0] * w
+    qy = ys - g[1] * w
+    sx = (Minv[0, 0] * qx + Minv[0, 1] * qy + Minv[0, 2]).astype(np.float32)
+    sy = (Minv[1, 0] * qx + Minv[1, 1] * qy + Minv[1, 2]).astype(np.float32)
+    S = src_mask.shape[0]
+    ix = np.clip(np.round(sx).astype(np.int32), 0, S - 1)
+    iy = np.clip(np.round(sy).astype(np.int32), 0, S - 1)
+    ok = src_mask[iy, ix] > 0
+    return sx, sy, ok

@@ -1,0 +1,176 @@
+"""Dense backward maps: a smooth thin-plate-spline field outside the face and a
+piecewise-affine map inside the face mesh.
+
+Everything that depends only on the source is precomputed (:class:`TpsField`'s
+control-to-grid operator); per frame the work is one small matrix product, a
+few tiny remaps on a coarse grid, a triangle-id raster and one gather of per-triangle
+affine coefficients.
+
+Maps are *backward* maps: for every output pixel ``y`` the source position ``x`` it
+samples (``cv2.remap`` convention), in crop pixels.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+def _tps_kernel(r2: np.ndarray) -> np.ndarray:
+    """Thin-plate kernel U(r) = r^2 log r, written on r^2 (0 at r = 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = 0.5 * r2 * np.log(r2)
+    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+@functools.lru_cache(maxsize=4)
+def _identity_grid(size: int) -> np.ndarray:
+    g = np.arange(size, dtype=np.float32)
+    out = np.stack(np.meshgrid(g, g), -1)
+    out.setflags(write=False)
+    return out
+
+
+def identity_grid(size: int) -> np.ndarray:
+    """(S, S, 2) float32 pixel positions (x, y); read-only, cached."""
+    return _identity_grid(int(size))
+
+
+@dataclass(frozen=True, eq=False)
+class TpsField:
+    """Precomputed thin-plate spline from K control displacements to a coarse grid.
+
+    Attributes:
+        size: crop side S (pixels).
+        n: coarse grid side; grid node j sits at pixel ``(j + 0.5) * S / n - 0.5`` so a
+            ``cv2.resize`` to S aligns exactly.
+        operator: (n*n, K) float32, forward displacement at the grid nodes =
+            ``operator @ control_displacement``.
+        grid: (n, n, 2) float32 node positions (x, y) in crop pixels.
+    """
+
+    size: int
+    n: int
+    operator: np.ndarray
+    grid: np.ndarray
+
+    @staticmethod
+    def build(controls: np.ndarray, size: int, n: int = 64, regularization: float = 1e-3) -> "TpsField":
+        """Build the operator for K control points (K, 2) in crop pixels."""
+        c = np.asarray(controls, np.float64) / size  # unit square for conditioning
+        K = len(c)
+        d2 = ((c[:, None, :] - c[None, :, :]) ** 2).sum(-1)
+        A = np.zeros((K + 3, K + 3))
+        A[:K, :K] = _tps_kernel(d2) + regularization * np.eye(K)
+        P = np.concatenate([np.ones((K, 1)), c], 1)
+        A[:K, K:] = P
+        A[K:, :K] = P.T
+        inv = np.linalg.pinv(A)[:, :K]  # (K+3, K): weights + affine part from values
+        step = size / n
+        g1 = (np.arange(n) + 0.5) * step - 0.5
+        gx, gy = np.meshgrid(g1, g1)
+        grid = np.stack([gx, gy], -1).reshape(-1, 2) / size
+        G = np.concatenate([_tps_kernel(((grid[:, None, :] - c[None]) ** 2).sum(-1)),
+                            np.ones((len(grid), 1)), grid], 1)
+        op = (G @ inv).astype(np.float32)
+        return TpsField(size, n, op, (grid * size).reshape(n, n, 2).astype(np.float32))
+
+    def backward_coarse(self, displacement: np.ndarray, iterations: int = 2) -> np.ndarray:
+        """Coarse backward map from control displacements.
+
+        Args:
+            displacement: (K, 2) forward displacement (target - source) of the controls.
+        Returns:
+            (n, n, 2) float32 source positions sampled by the coarse grid nodes.
+        """
+        n = self.n
+        D = (self.operator @ np.asarray(displacement, np.float32)).reshape(n, n, 2)
+        step = self.size / n
+        x = self.grid - D
+        for _ in range(iterations - 1):  # fixed point x = y - D(x)
+            u = (x[..., 0] + 0.5) / step - 0.5
+            v = (x[..., 1] + 0.5) / step - 0.5
+            Dx = cv2.remap(D, u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            x = self.grid - Dx
+        return x
+
+    def backward_full(self, displacement: np.ndarray, out_size: int | None = None) -> np.ndarray:
+        """(S, S, 2) float32 backward map at full crop resolution."""
+        s = self.size if out_size is None else out_size
+        back = self.backward_coarse(displacement) - self.grid  # backward displacement, smooth
+        full = cv2.resize(back, (s, s), interpolation=cv2.INTER_LINEAR)
+        full += identity_grid(s)
+        return full
+
+
+def triangle_affines(target: np.ndarray, source: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Per-triangle affine maps target -> source.
+
+    Args:
+        target, source: (V, 2) vertex positions (crop pixels).
+        triangles: (T, 3) vertex ids.
+    Returns:
+        (T, 2, 3) float32 ``A`` with ``source = A @ [x, y, 1]`` inside each triangle
+        (degenerate triangles get a least-squares map).
+    """
+    t = target[triangles]  # (T, 3, 2)
+    s = source[triangles]
+    Tm = np.concatenate([t, np.ones(t.shape[:2] + (1,))], -1)  # (T, 3, 3) rows = vertices
+    # Solve Tm @ A^T = s for each triangle.
+    det = np.linalg.det(Tm)
+    ok = np.abs(det) > 1e-6
+    A = np.zeros((len(triangles), 3, 2))
+    if ok.any():
+        A[ok] = np.linalg.solve(Tm[ok], s[ok])
+    if (~ok).any():  # collapsed triangle: pseudo-inverse (maps onto the nearest vertex spread)
+        A[~ok] = np.linalg.pinv(Tm[~ok]) @ s[~ok]
+    return np.swapaxes(A, 1, 2).astype(np.float32)
+
+
+def raster_triangle_ids(target: np.ndarray, depth: np.ndarray, triangles: np.ndarray,
+                        roi: tuple[int, int, int, int], active: np.ndarray | None = None) -> np.ndarray:
+    """Rasterise triangle ids back to front (painter's algorithm on mean depth).
+
+    Args:
+        target: (V, 2) vertex positions, crop pixels.
+        depth: (V,) vertex depth, larger = farther from the viewer (image-frame z).
+        triangles: (T, 3) vertex ids.
+        roi: (x0, y0, x1, y1) integer window to raster into.
+        active: optional (T,) bool mask of triangles to draw.
+    Returns:
+        (y1 - y0, x1 - x0) int32 image of ``triangle id + 1`` (0 = no triangle).
+    """
+    x0, y0, x1, y1 = roi
+    ids = np.zeros((y1 - y0, x1 - x0), np.int32)
+    tri_depth = depth[triangles].mean(1)
+    order = np.argsort(-tri_depth, kind="stable")
+    if active is not None:
+        order = order[active[order]]
+    pts = np.round((target[triangles] - np.array([x0, y0])) * 16.0).astype(np.int32)  # 4-bit subpixel
+    fill = cv2.fillConvexPoly
+    for k in order.tolist():
+        fill(ids, pts[k], k + 1, cv2.LINE_8, 4)
+    return ids
+
+
+def apply_affines(ids: np.ndarray, affines: np.ndarray, roi: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Source positions for the pixels of an id raster.
+
+    Args:
+        ids: (h, w) int32 ``triangle id + 1`` (0 = none).
+        affines: (T, 2, 3) target -> source maps.
+        roi: (x0, y0, x1, y1) of ``ids`` in crop pixels.
+    Returns:
+        (map_x, map_y), each (h, w) float32 (undefined where ids == 0).
+    """
+    x0, y0, x1, y1 = roi
+    A = np.concatenate([np.zeros((1, 2, 3), np.float32), affines], 0).reshape(-1, 6)
+    coef = A[ids]  # (h, w, 6)
+    xs = np.arange(x0, x1, dtype=np.float32)[None, :]
+    ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+    mx = coef[..., 0] * xs + coef[..., 1] * ys + coef[..., 2]
+    my = coef[..., 3] * xs + coef[..., 4] * ys + coef[..., 5]
+    return mx, my
