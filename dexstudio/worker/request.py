@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Protocol
 
 import numpy as np
 
@@ -180,6 +180,14 @@ def frame_motions(ev: EvaluatedMotion, expression_model_id: str = "") -> list[Fr
             for i in range(len(ev))]
 
 
+class AnimatorIdentityLike(Protocol):
+    """What :meth:`RequestBuilder.from_identity` reads (``worker.AnimatorIdentity``)."""
+
+    animator_id: str
+    settings_key: str
+    intermediate_settings_key: str
+
+
 class RequestBuilder:
     """Turns evaluated motion into render requests, on the caller's thread.
 
@@ -211,6 +219,15 @@ class RequestBuilder:
         self.output = output
         self.expression_model = expression_model
         self.expression_model_id = expression_model_id(expression_model)
+
+    @classmethod
+    def from_identity(cls, identity: "AnimatorIdentityLike", source: SourceImage, *,
+                      output: OutputOptions = OutputOptions(),
+                      expression_model: Optional[ExpressionModel] = None) -> "RequestBuilder":
+        """A builder for the animator a worker runs (``worker.animator_identity()``)."""
+        return cls(source, animator_id=identity.animator_id, settings_key=identity.settings_key,
+                   intermediate_settings_key=identity.intermediate_settings_key, output=output,
+                   expression_model=expression_model)
 
     def request(self, frame: int, motion: FrameMotion) -> RenderRequest:
         return RenderRequest(int(frame), self.source, self.animator_id, self.settings_key,

@@ -127,6 +127,18 @@ class SyntheticAnimator(Animator):
         self._wait(self.delay_s, cancel)
         return self._pixels(state, motion.key())
 
+    def render_frame(self, state: SourceState, motion: FrameMotion,
+                     expression_model: Optional[ExpressionModel] = None) -> np.ndarray:
+        """Paste-back protocol: the crop (what ``paste_back`` consumes)."""
+        return self.render(state, motion, expression_model)
+
+    def paste_back(self, state: SourceState, frame: np.ndarray) -> np.ndarray:
+        """Paste-back protocol: the crop written into the top-left corner of the source."""
+        out = np.array(state.image, copy=True)
+        h, w = min(out.shape[0], frame.shape[0]), min(out.shape[1], frame.shape[1])
+        out[:h, :w] = frame[:h, :w]
+        return out
+
     def render_batch(self, state: SourceState, motions: Sequence[FrameMotion],
                      expression_model: Optional[ExpressionModel] = None,
                      cancel: Optional[CancelToken] = None) -> list[np.ndarray]:

@@ -18,6 +18,10 @@ before it starts); if the frame is being rendered with other content, the runnin
 :class:`CancelToken` is cancelled (animators whose ``render`` takes a ``cancel`` keyword
 stop at their next safe point; for others the result is cached but not announced).
 
+Paste-back (``OutputOptions.paste_back``) uses the optional pair
+``animator.render_frame(state, motion, expression_model) -> F`` and
+``animator.paste_back(state, F) -> (H, W, 3) uint8`` (the warp animator has both).
+
 Each job looks in the memory cache, then the disk cache (content-addressed by
 :attr:`RenderRequest.key`); on a miss the animator renders it (with the intermediate
 cached separately for animators that declare one), the output options are applied and
@@ -122,6 +126,22 @@ class WorkerConfig:
             raise ValueError("cpu_threads must be >= 1")
 
 
+@dataclass(frozen=True)
+class AnimatorIdentity:
+    """What requests for the worker's animator must carry (see :meth:`RequestBuilder.from_identity`)."""
+
+    animator_id: str
+    settings_key: str
+    intermediate_settings_key: str
+    device: str
+
+    @classmethod
+    def of(cls, animator: Animator, device: str) -> "AnimatorIdentity":
+        ikey = getattr(animator, "intermediate_settings_key", None)
+        settings = animator.settings_key()
+        return cls(animator.animator_id, settings, ikey() if callable(ikey) else settings, device)
+
+
 @dataclass
 class _Job:
     frame: int
@@ -187,6 +207,9 @@ class RenderWorker:
         self._swap_factory = True  # create the animator at the first job
         self._animator: Optional[Animator] = None
         self._animator_error: Optional[BaseException] = None
+        self._identity: Optional[AnimatorIdentity] = None  # of the factory's first animator
+        self._accepted_settings: set[str] = set()  # settings keys of this factory's animators
+        self._identity_wanted = False
         self._disk_write_failed = False
 
         self._hits = 0
@@ -262,7 +285,37 @@ class RenderWorker:
             self._factory = factory
             self._swap_factory = True
             self._animator_error = None
+            self._identity = None
+            self._accepted_settings = set()
             self._cond.notify_all()
+
+    def animator_identity(self, timeout: Optional[float] = 60.0) -> AnimatorIdentity:
+        """The id and settings keys of the worker's animator (created on the worker thread
+        if needed; blocks). Build requests with ``RequestBuilder.from_identity``.
+
+        Raises:
+            the animator factory's error (e.g. ModelNotFoundError for a missing checkpoint);
+            TimeoutError when the worker does not answer in time.
+        """
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the render worker is closed")
+            if not self._swap_factory:
+                if self._animator_error is not None:
+                    raise self._animator_error
+                if self._identity is not None:
+                    return self._identity
+            self._identity_wanted = True
+            self._cond.notify_all()
+            ok = self._cond.wait_for(lambda: self._closed or (not self._identity_wanted
+                                                             and not self._swap_factory), timeout)
+            if not ok:
+                raise TimeoutError("the render worker did not create its animator in time")
+            if self._animator_error is not None:
+                raise self._animator_error
+            if self._identity is None:
+                raise RuntimeError("the render worker is closed")
+            return self._identity
 
     def cached_frame(self, request: RenderRequest) -> Optional[np.ndarray]:
         """The frame's image if it is in the memory cache (any thread, no waiting)."""
@@ -346,27 +399,40 @@ class RenderWorker:
                 self._cond.notify_all()
 
     def _next_jobs(self) -> Optional[list[_Job]]:
-        with self._cond:
-            while not self._closed and not self._queue:
-                self._cond.wait()
-            if self._closed:
-                return None
-            popped = self._queue.pop()
-            assert popped is not None
-            frame, req, tier = popped
-            jobs = [_Job(frame, req, tier, CancelToken())]
-            if tier is not Tier.PLAYHEAD and self._batch > 1 and self._can_batch():
-                while len(jobs) < self._batch:
-                    nxt = self._queue.peek()
-                    if nxt is None or nxt[1] is Tier.PLAYHEAD:
-                        break
-                    cand = self._queue.get(nxt[0])
-                    if cand is None or cand.source_state_id != req.source_state_id:
-                        break
-                    self._queue.remove(nxt[0])
-                    jobs.append(_Job(nxt[0], cand, nxt[1], CancelToken()))
-            self._running = jobs
-            return jobs
+        while True:
+            with self._cond:
+                while not self._closed and not self._queue and not self._identity_wanted:
+                    self._cond.wait()
+                if self._closed:
+                    return None
+                if self._queue:
+                    return self._pop_jobs()
+            try:  # only an identity request: create the animator
+                self._ensure_animator()
+            except Exception:
+                pass  # kept in _animator_error; animator_identity() raises it
+            with self._cond:
+                self._identity_wanted = False
+                self._cond.notify_all()
+
+    def _pop_jobs(self) -> list[_Job]:
+        """Take the next job(s) off the queue (lock held)."""
+        popped = self._queue.pop()
+        assert popped is not None
+        frame, req, tier = popped
+        jobs = [_Job(frame, req, tier, CancelToken())]
+        if tier is not Tier.PLAYHEAD and self._batch > 1 and self._can_batch() and not req.output.paste_back:
+            while len(jobs) < self._batch:
+                nxt = self._queue.peek()
+                if nxt is None or nxt[1] is Tier.PLAYHEAD:
+                    break
+                cand = self._queue.get(nxt[0])
+                if cand is None or cand.source_state_id != req.source_state_id:
+                    break
+                self._queue.remove(nxt[0])
+                jobs.append(_Job(nxt[0], cand, nxt[1], CancelToken()))
+        self._running = jobs
+        return jobs
 
     def _can_batch(self) -> bool:
         a = self._animator
@@ -466,8 +532,18 @@ class RenderWorker:
             try:
                 self._animator = factory(self.device)
                 self._animator_error = None
+                ident = AnimatorIdentity.of(self._animator, self.device)
+                with self._cond:
+                    self._accepted_settings.add(ident.settings_key)
+                    if self._identity is None:
+                        self._identity = ident
+                    self._identity_wanted = False
+                    self._cond.notify_all()
             except Exception as exc:
                 self._animator_error = exc
+                with self._cond:
+                    self._identity_wanted = False
+                    self._cond.notify_all()
             if self._animator is not None and self.device == "cpu":
                 apply_cpu_threads(self.cpu_threads)
         if self._animator_error is not None:
@@ -483,9 +559,10 @@ class RenderWorker:
             except Exception:  # pragma: no cover
                 log.exception("render worker: animator.close() failed")
 
-    @staticmethod
-    def _check_request(animator: Animator, req: RenderRequest) -> None:
-        if req.animator_id != animator.animator_id or req.settings_key != animator.settings_key():
+    def _check_request(self, animator: Animator, req: RenderRequest) -> None:
+        # after a CPU fallback the animator may report other settings (e.g. its device);
+        # requests built for the factory's first animator stay valid
+        if req.animator_id != animator.animator_id or req.settings_key not in self._accepted_settings:
             raise AnimatorMismatchError(
                 f"a render request for {req.animator_id!r} ({req.settings_key}) reached a worker "
                 f"running {animator.animator_id!r} ({animator.settings_key()})",
@@ -579,6 +656,15 @@ class RenderWorker:
 
     def _render_one(self, animator: Animator, state: SourceState, job: _Job) -> np.ndarray:
         req = job.request
+        if req.output.paste_back:
+            render_frame = getattr(animator, "render_frame", None)
+            paste = getattr(animator, "paste_back", None)
+            if render_frame is None or paste is None:
+                raise UnsupportedOutputError(
+                    f"the {req.animator_id!r} animator cannot paste the face back into the original",
+                    "render the crop instead (turn paste-back off)")
+            self._animator_calls += 1
+            return np.asarray(paste(state, render_frame(state, req.motion, req.expression_model)))
         if not animator.has_intermediate:
             kwargs = {"cancel": job.token} if _accepts_cancel(animator.render) else {}
             self._animator_calls += 1
@@ -601,14 +687,7 @@ class RenderWorker:
 
     def _apply_output(self, state: SourceState, req: RenderRequest, image: np.ndarray) -> np.ndarray:
         out = image
-        if req.output.paste_back:
-            paste = getattr(self._animator, "paste_back", None)
-            if paste is None:
-                raise UnsupportedOutputError(
-                    f"the {req.animator_id!r} animator cannot paste the face back into the original",
-                    "render the crop instead (turn paste-back off)")
-            out = np.asarray(paste(state, image))
-        elif req.output.size is not None and out.shape[0] != req.output.size:
+        if not req.output.paste_back and req.output.size is not None and out.shape[0] != req.output.size:
             import cv2
 
             interp = cv2.INTER_AREA if req.output.size < out.shape[0] else cv2.INTER_CUBIC

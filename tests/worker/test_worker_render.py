@@ -221,10 +221,20 @@ def test_output_size_resizes_and_is_part_of_the_key(source: SourceImage, config:
     ready = run_range(worker, rec, RequestBuilder(source, anim, output=OutputOptions(size=16)).build(
         make_ev(np.zeros(2))))
     assert all(e.image.shape == (16, 16, 3) for e in ready)
-    rec.clear()
     pasted = RequestBuilder(source, anim, output=OutputOptions(paste_back=True)).build(make_ev(np.zeros(1)))
-    worker.submit_range(pasted)
-    assert worker.wait_idle(5)
+    ready = run_range(worker, rec, pasted)
+    assert ready[0].image.shape == source.image.shape
+    assert np.array_equal(ready[0].image[:16, :16], anim._pixels(worker.sources.get(pasted[0].source_state_id),
+                                                                pasted[0].motion.key())[:16, :16])
+
+
+def test_paste_back_needs_the_protocol(source: SourceImage, config: WorkerConfig, make_worker) -> None:
+    anim = SyntheticLatentAnimator()
+    anim.render_frame = None  # type: ignore[assignment,method-assign]  # no paste-back support
+    worker = make_worker(anim, config)
+    rec = EventRecorder(worker.events)
+    run_range(worker, rec, RequestBuilder(source, anim, output=OutputOptions(paste_back=True)).build(
+        make_ev(np.zeros(1))))
     errs = rec.of(RenderError)
     assert len(errs) == 1 and "paste" in str(errs[0].error)
 
@@ -369,3 +379,30 @@ def test_explicit_missing_device_is_a_typed_error(config: WorkerConfig) -> None:
         pytest.skip("this machine has CUDA")
     with pytest.raises(DeviceError, match="--device"):
         RenderWorker(lambda d: SyntheticAnimator(), WorkerConfig(**{**config.__dict__, "device": "cuda"}))
+
+
+def test_animator_identity_builds_matching_requests(source: SourceImage, config: WorkerConfig) -> None:
+    made: list[str] = []
+
+    def factory(device: str) -> SyntheticLatentAnimator:
+        made.append(device)
+        return SyntheticLatentAnimator(gain=2.0)
+
+    with RenderWorker(factory, config) as worker:
+        ident = worker.animator_identity(timeout=5)
+        assert (ident.animator_id, ident.device) == ("synthetic-latent", "cpu")
+        assert ident.settings_key.endswith("gain=2.0") and "gain" not in ident.intermediate_settings_key
+        assert worker.animator_identity(timeout=5) is ident and made == ["cpu"]
+        rec = EventRecorder(worker.events)
+        b = RequestBuilder.from_identity(ident, source)
+        ready = run_range(worker, rec, b.build(make_ev(np.arange(3.0))))
+        assert len(ready) == 3 and not rec.of(RenderError) and made == ["cpu"]
+
+
+def test_animator_identity_raises_the_factory_error(config: WorkerConfig) -> None:
+    def broken(device: str) -> SyntheticAnimator:
+        raise NoFaceError("boom", "hint")
+
+    with RenderWorker(broken, config) as worker:
+        with pytest.raises(NoFaceError, match="boom"):
+            worker.animator_identity(timeout=5)
