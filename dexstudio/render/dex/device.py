@@ -8,6 +8,8 @@ from typing import ContextManager, Optional
 
 import torch
 
+from dexstudio.render.device import choose_device
+
 
 class Precision(enum.Enum):
     FP32 = "fp32"
@@ -21,15 +23,14 @@ class Precision(enum.Enum):
 
 
 def pick_device(override: Optional[str] = None) -> torch.device:
-    """``override`` ("cpu", "cuda", "cuda:1", "mps") or the best available."""
-    if override:
+    """``override`` ("auto", "cpu", "cuda", "cuda:1", "mps") or the best available.
+
+    Raises:
+        dexstudio.render.device.DeviceError: an accelerator was asked for and is absent.
+    """
+    if override and ":" in override:
         return torch.device(override)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    return torch.device(choose_device(override or "auto"))
 
 
 def autocast(device: torch.device, precision: Precision) -> ContextManager:

@@ -27,7 +27,7 @@ StepCallback = Callable[[int, int], None]
 
 def image_to_tensor(image: np.ndarray) -> torch.Tensor:
     """(S, S, 3) uint8 -> (1, 3, S, S) float32 in -1..1."""
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 127.5 - 1.0
+    return torch.from_numpy(np.array(image, dtype=np.uint8, copy=True)).permute(2, 0, 1)[None].float() / 127.5 - 1.0
 
 
 def tensor_to_images(x: torch.Tensor) -> np.ndarray:

@@ -81,6 +81,25 @@ class RigidTransform:
         return RigidTransform(r_vol, t, s)
 
 
+def euler_to_matrix_torch(euler_deg: torch.Tensor) -> torch.Tensor:
+    """(B, 3) (yaw, pitch, roll) degrees -> (B, 3, 3) camera-frame rotations, differentiable.
+
+    Same convention as :func:`dexstudio.core.rotation.euler_to_matrix`:
+    ``R = Rz(-roll) @ Ry(yaw) @ Rx(-pitch)``.
+    """
+    r = torch.deg2rad(euler_deg)
+    y, p, ro = r[:, 0], -r[:, 1], -r[:, 2]
+    o, z = torch.ones_like(y), torch.zeros_like(y)
+
+    def mat(rows: list[list[torch.Tensor]]) -> torch.Tensor:
+        return torch.stack([torch.stack(row, -1) for row in rows], -2)
+
+    rx = mat([[o, z, z], [z, p.cos(), -p.sin()], [z, p.sin(), p.cos()]])
+    ry = mat([[y.cos(), z, y.sin()], [z, o, z], [-y.sin(), z, y.cos()]])
+    rz = mat([[ro.cos(), -ro.sin(), z], [ro.sin(), ro.cos(), z], [z, z, o]])
+    return rz @ ry @ rx
+
+
 def lift_tokens(tokens: torch.Tensor, side: int) -> torch.Tensor:
     """(B, h*h, c) tokens -> (B, 2c/h, h/2, h, h) volume (channels split into C3 x depth).
 

@@ -1,0 +1,1 @@
+"""Training of the motion model and the DeX animator (``dexstudio train motion|animator``)."""
