@@ -276,6 +276,9 @@ class AudioMuxer(ABC):
     flat) and :meth:`finish` once with the video's end time.
     """
 
+    #: True once any audio was muxed (an MP4 muxer drops an audio track with no packets).
+    wrote_audio: bool = False
+
     @abstractmethod
     def advance_to(self, t: Fraction) -> None:
         """Mux audio that ends at or before output time ``t`` (seconds)."""
@@ -334,6 +337,7 @@ class _CopyMuxer(AudioMuxer):
         p.time_base = self._tb
         p.stream = self._out
         self._output.mux(p)
+        self.wrote_audio = True
 
     def _pump(self, t: Fraction, final: bool) -> None:
         while True:
@@ -387,6 +391,7 @@ class _EncodeMuxer(AudioMuxer):
         frame.pts = self._written
         frame.time_base = Fraction(1, self._rate)
         self._written += n
+        self.wrote_audio = True
         for packet in self._stream.encode(frame):
             self._container.mux(packet)
 
@@ -408,11 +413,15 @@ class _EncodeMuxer(AudioMuxer):
 
 
 def open_audio_muxer(output: av.container.OutputContainer, source: PathLike, source_start: Fraction | int,
-                     mode: AudioMode = AudioMode.AUTO) -> Optional[AudioMuxer]:
+                     mode: AudioMode = AudioMode.AUTO,
+                     duration: Optional[Fraction] = None) -> Optional[AudioMuxer]:
     """Add an audio stream for ``source``'s audio from ``source_start`` (s) to ``output``.
 
     Must be called before anything is muxed into ``output``. Returns None when the
-    source has no audio (the export is silent, not an error).
+    source has no audio (the export is silent, not an error). ``AUTO`` copies AAC
+    packets when the exported span ``[source_start, source_start + duration)`` lies
+    inside the source's audio, and re-encodes otherwise (the uncovered part becomes
+    silence, so audio and video still have the same length).
 
     Raises:
         UnreadableFileError / MediaError: the source cannot be opened.
@@ -421,9 +430,14 @@ def open_audio_muxer(output: av.container.OutputContainer, source: PathLike, sou
     info = probe_audio(source)
     if info is None:
         return None
-    copy = info.copyable if mode is AudioMode.AUTO else mode is AudioMode.COPY
+    start = Fraction(source_start)
+    if mode is AudioMode.AUTO:
+        inside = start >= info.start and (
+            info.duration is None or start + (duration or 0) <= info.start + info.duration + Fraction(AAC_FRAME, 2 * info.sample_rate))
+        copy = info.copyable and inside
+    else:
+        copy = mode is AudioMode.COPY
     if copy and not info.copyable:
         raise MediaError(f"the audio of {source} is {info.codec}, which cannot be copied into an MP4",
                          "use audio mode 'encode' (or 'auto')")
-    start = Fraction(source_start)
     return _CopyMuxer(output, source, start) if copy else _EncodeMuxer(output, source, start)

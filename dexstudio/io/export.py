@@ -273,8 +273,8 @@ class _Mp4Sink:
         self._stream = v
         if s.audio_source is not None:
             start = s.fps.frame_to_seconds(s.start_frame)
-            self._audio = open_audio_muxer(c, s.audio_source, start, s.audio_mode)
-            self.has_audio = self._audio is not None
+            span = (len(s.frame_range) * self._time_base) if s.frame_range is not None else None
+            self._audio = open_audio_muxer(c, s.audio_source, start, s.audio_mode, span)
 
     def write(self, frame: np.ndarray) -> None:
         if self._container is None:
@@ -299,6 +299,7 @@ class _Mp4Sink:
         if self._audio is not None:
             audio, self._audio = self._audio, None
             audio.finish(self._n * self._time_base)
+            self.has_audio = audio.wrote_audio
         self._container.close()
         self._container = None
         self._stack.close()  # fsync + rename over the target

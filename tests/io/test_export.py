@@ -321,3 +321,17 @@ def test_settings_validation():
         ExportSettings(fps=FrameRate(30), preset="warp9")
     with pytest.raises(ValueError):
         VideoExporter("x.mp4", ExportSettings(fps=FrameRate(30), layout=ExportLayout.SIDE_BY_SIDE))
+
+
+def test_range_running_past_the_audio_is_padded_with_silence(tmp_path, portrait, sample_driving):
+    fps = FrameRate(30)
+    rng = FrameRange(80, 100)  # the sample's audio ends at 3.0 s = frame 90
+    out = tmp_path / "tail.mp4"
+    res = export_frames(out, moving_frames(portrait, len(rng), 32, 32),
+                        ExportSettings(fps=fps, frame_range=rng, audio_source=sample_driving))
+    assert res.has_audio
+    audio, rate, stated = decode_audio(out)
+    assert abs(stated - Fraction(len(rng), 30)) <= Fraction(1024, rate)
+    cut = rate // 3  # output time of the audio's end
+    assert np.abs(audio[:, :cut - 1500]).max() > 0.05
+    assert np.abs(audio[:, cut + 1500:]).max() < 0.01
