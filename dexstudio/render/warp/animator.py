@@ -31,7 +31,7 @@ from dexstudio.render.warp.basis import ExpressionBasis, load_basis
 from dexstudio.render.warp.crop import CropBox, choose_crop, extract_crop
 from dexstudio.render.warp.detect import choose_face, detect_faces
 from dexstudio.render.warp.paste_back import paste_back
-from dexstudio.render.warp.mouth import MouthLayer, MouthLook, analyse_mouth, mouth_layer
+from dexstudio.render.warp.mouth import MouthLayer, MouthLook, analyse_mouth, cavity_layer, mouth_map
 from dexstudio.render.warp.topology import FaceTopology, face_topology
 from dexstudio.render.warp.warp_field import TpsField, apply_affines, raster_triangle_ids, triangle_affines
 
@@ -286,6 +286,7 @@ class WarpAnimator(Animator):
         disp[:n_oval] = P[list(ls.FACE_OVAL), :2] - L[list(ls.FACE_OVAL), :2]
         disp[n_oval:n_oval + len(ring)] = ring - p.ring_source
         fmap = p.tps.backward_full(disp)  # (S, S, 2)
+        layer: Optional[MouthLayer] = None
 
         # inside the face: piecewise affine, back to front
         tri = self.topology.triangles
@@ -302,8 +303,23 @@ class WarpAnimator(Animator):
             sub = fmap[y0:y1, x0:x1]
             sub[..., 0] = np.where(inside, mx, sub[..., 0])
             sub[..., 1] = np.where(inside, my, sub[..., 1])
+            kind = np.concatenate([[0], self._tri_kind])[ids]
+            if self.settings.mouth:
+                yy, xx = np.nonzero(kind == 1)
+                if len(yy):
+                    gx, gy = xx + x0, yy + y0
+                    sx, sy, cav = mouth_map(gx.astype(np.float32), gy.astype(np.float32), L, P)
+                    sub[yy, xx, 0] = sx
+                    sub[yy, xx, 1] = sy
+                    layer = cavity_layer(S, gx, gy, cav, P, p.mouth)
             if self.settings.eyes:
-                kind = np.concatenate([[0], self._tri_kind])[ids]
+                for eye, code in ((eyes_mod.RIGHT, 4), (eyes_mod.LEFT, 5)):
+                    yy, xx = np.nonzero(kind == code)
+                    if len(yy):
+                        sx, sy = eyes_mod.lid_map((xx + x0).astype(np.float32), (yy + y0).astype(np.float32),
+                                                  eye, L, P)
+                        sub[yy, xx, 0] = sx
+                        sub[yy, xx, 1] = sy
                 for eye, code in ((eyes_mod.RIGHT, 2), (eyes_mod.LEFT, 3)):
                     yy, xx = np.nonzero(kind == code)
                     if len(yy) == 0:
@@ -313,11 +329,8 @@ class WarpAnimator(Animator):
                     sub[yy[ok], xx[ok], 0] = sx[ok]
                     sub[yy[ok], xx[ok], 1] = sy[ok]
         out = self._remap(p.crop, fmap)
-        layer = None
-        if self.settings.mouth:
-            layer = mouth_layer(S, P, p.mouth, p.face_size_px)
-            if layer is not None:
-                layer.apply(out)
+        if layer is not None:
+            layer.apply(out)
         return WarpFrame(out, fmap, layer, P)
 
     def _remap(self, img: np.ndarray, fmap: np.ndarray) -> np.ndarray:

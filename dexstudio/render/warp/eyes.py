@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from dexstudio.motion import landmark_sets as ls
+from dexstudio.render.warp import topology as topo
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,10 +27,77 @@ class EyeSpec:
     inner: int
     iris_center: int
     iris_ring: tuple[int, ...]
+    lid_margin: tuple[int, ...]
+    lid_crease: tuple[int, ...]
 
 
-RIGHT = EyeSpec(ls.RIGHT_EYE, ls.RIGHT_EYE_OUTER, ls.RIGHT_EYE_INNER, ls.RIGHT_IRIS_CENTER, ls.RIGHT_IRIS)
-LEFT = EyeSpec(ls.LEFT_EYE, ls.LEFT_EYE_OUTER, ls.LEFT_EYE_INNER, ls.LEFT_IRIS_CENTER, ls.LEFT_IRIS)
+RIGHT = EyeSpec(ls.RIGHT_EYE, ls.RIGHT_EYE_OUTER, ls.RIGHT_EYE_INNER, ls.RIGHT_IRIS_CENTER, ls.RIGHT_IRIS,
+                topo.RIGHT_LID_MARGIN, topo.RIGHT_LID_CREASE)
+LEFT = EyeSpec(ls.LEFT_EYE, ls.LEFT_EYE_OUTER, ls.LEFT_EYE_INNER, ls.LEFT_IRIS_CENTER, ls.LEFT_IRIS,
+               topo.LEFT_LID_MARGIN, topo.LEFT_LID_CREASE)
+
+
+def _eye_frame(lm: np.ndarray, eye: EyeSpec):
+    a = lm[eye.outer, :2].astype(np.float64)
+    b = lm[eye.inner, :2].astype(np.float64)
+    width = float(np.linalg.norm(b - a)) or 1.0
+    e = (b - a) / width
+    n = np.array([-e[1], e[0]])
+    if n[1] < 0:  # the normal points down the image (from the brow to the cheek)
+        n = -n
+    return a, e, n, width
+
+
+def _curve(lm: np.ndarray, ids: tuple[int, ...], a, e, n, width):
+    d = lm[list(ids), :2] - a
+    u = d @ e / width
+    v = d @ n
+    o = np.argsort(u)
+    return u[o], v[o]
+
+
+def lid_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
+            target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Source positions for target pixels of the upper-lid band (crease to lid margin).
+
+    The lash line (a band just above the margin) slides with the margin instead of
+    being stretched; the lid skin between the crease and the lashes stretches or folds.
+    This is what makes a blink look like a lid closing, not a smear of lashes.
+
+    Args:
+        xs, ys: (N,) target pixel coordinates (crop).
+        source, target: (478, 2+) landmarks, crop pixels.
+    Returns:
+        (sx, sy): (N,) float32 source positions.
+    """
+    at, et, nt, wt = _eye_frame(target, eye)
+    as_, es, ns, ws = _eye_frame(source, eye)
+    ct = _curve(target, eye.lid_crease, at, et, nt, wt)
+    mt = _curve(target, eye.lid_margin, at, et, nt, wt)
+    cs = _curve(source, eye.lid_crease, as_, es, ns, ws)
+    ms = _curve(source, eye.lid_margin, as_, es, ns, ws)
+    d = np.stack([xs, ys], -1).astype(np.float64) - at
+    u = d @ et / wt
+    v = d @ nt
+    c_t, m_t = np.interp(u, *ct), np.interp(u, *mt)
+    c_s, m_s = np.interp(u, *cs), np.interp(u, *ms)
+    k = ws / wt
+    # the lash band: a third of the source crease-to-margin distance, at most
+    lower = source[list(eye.contour), :2]
+    opening = float(np.ptp((lower - as_) @ ns)) or 1.0
+    band = np.minimum(0.22 * opening, 0.45 * np.maximum(m_s - c_s, 0.0))
+    top_t = m_t - band / k
+    top_s = m_s - band
+    in_band = v > top_t
+    span_t = np.maximum(top_t - c_t, 1e-3)
+    span_s = np.maximum(top_s - c_s, 1e-3)
+    # a closing lid shows the skin that was folded under the crease: sample mostly near
+    # the crease (power curve) instead of stretching the dark lid shadow
+    gamma = np.clip(span_t * k / span_s, 1.0, 3.0)
+    r = np.clip((v - c_t) / span_t, 0.0, 1.0) ** gamma
+    vs = np.where(in_band, (v - m_t) * k + m_s, c_s + r * span_s)
+    p = as_ + np.outer(u * ws, es) + np.outer(vs, ns)
+    return p[:, 0].astype(np.float32), p[:, 1].astype(np.float32)
 
 
 def eye_mask(landmarks: np.ndarray, size: int) -> np.ndarray:

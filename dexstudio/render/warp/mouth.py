@@ -85,47 +85,87 @@ class MouthLayer:
         out[y0:y1, x0:x1] = np.clip(roi * (1 - self.alpha) + self.rgb * self.alpha, 0, 255).astype(np.uint8)
 
 
-def mouth_layer(size: int, target: np.ndarray, look: MouthLook, face_size_px: float) -> MouthLayer | None:
-    """The mouth interior for one frame, or None when the mouth is not opened wider.
+_LOWER = np.asarray((78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308))
+
+
+def _lip_curves(lm: np.ndarray, a: np.ndarray, e: np.ndarray, n: np.ndarray, width: float):
+    """(u, v) samples of the upper and lower inner lip in a mouth frame (u in 0..1 along
+    the corner axis, v pixels along the downward normal), sorted by u."""
+    out = []
+    for ids in (_UPPER, _LOWER):
+        d = lm[ids, :2] - a
+        u = d @ e / width
+        v = d @ n
+        o = np.argsort(u)
+        out.append((u[o], v[o]))
+    return out
+
+
+def _frame(lm: np.ndarray):
+    a = lm[78, :2].astype(np.float64)
+    b = lm[308, :2].astype(np.float64)
+    width = float(np.linalg.norm(b - a)) or 1.0
+    e = (b - a) / width
+    n = np.array([-e[1], e[0]])
+    return a, e, n, width
+
+
+def mouth_map(xs: np.ndarray, ys: np.ndarray, source: np.ndarray,
+              target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Source positions for target pixels inside the mouth opening.
+
+    The upper half of the opening follows the upper lip and the lower half the lower
+    lip (teeth stay attached to their jaw instead of being stretched); where that lands
+    outside the source's own opening there is nothing to show: cavity.
+
+    Args:
+        xs, ys: (N,) target pixel coordinates (crop).
+        source, target: (478, 2+) landmarks in crop pixels.
+    Returns:
+        (sx, sy, cavity): (N,) float32 source positions and (N,) bool, True where the
+        pixel must be painted as mouth cavity.
+    """
+    at, et, nt, wt = _frame(target)
+    as_, es, ns, ws = _frame(source)
+    (uu_t, vu_t), (ul_t, vl_t) = _lip_curves(target, at, et, nt, wt)
+    (uu_s, vu_s), (ul_s, vl_s) = _lip_curves(source, as_, es, ns, ws)
+    d = np.stack([xs, ys], -1).astype(np.float64) - at
+    u = d @ et / wt
+    v = d @ nt
+    up_t = np.interp(u, uu_t, vu_t)
+    lo_t = np.interp(u, ul_t, vl_t)
+    up_s = np.interp(u, uu_s, vu_s)
+    lo_s = np.interp(u, ul_s, vl_s)
+    k = ws / wt
+    upper = v < 0.5 * (up_t + lo_t)
+    vs = np.where(upper, (v - up_t) * k + up_s, (v - lo_t) * k + lo_s)
+    margin = 0.6
+    cavity = np.where(upper, vs > lo_s - margin, vs < up_s + margin) | (lo_s - up_s < 2 * margin)
+    vs = np.clip(vs, up_s, np.maximum(lo_s, up_s))
+    p = as_ + np.outer(u * ws, es) + np.outer(vs, ns)
+    return p[:, 0].astype(np.float32), p[:, 1].astype(np.float32), cavity
+
+
+def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, cavity: np.ndarray, target: np.ndarray,
+                 look: MouthLook) -> MouthLayer | None:
+    """Paint the cavity pixels (dark, lip-tinted, lighter towards the lips), feathered.
 
     Args:
         size: crop side S.
-        target: (478, 2+) frame landmarks, crop pixels.
+        xs, ys: (N,) int pixel coordinates of the mouth-opening pixels; cavity: (N,) bool.
+        target: (478, 2+) frame landmarks.
     """
+    if not cavity.any():
+        return None
     gap = mouth_gap(target)
-    extra = gap - max(look.gap, 0.0) * 1.1
-    alpha = float(np.clip(extra / (0.035 * face_size_px), 0.0, 1.0))
-    if look.teeth_rgb is not None:  # the source's own inside is already stretched in: be gentle
-        alpha *= float(np.clip((gap / max(look.gap, 1e-3) - 1.3) / 1.5, 0.0, 1.0))
-    if alpha <= 0.02 or gap < 1.0:
-        return None
-    S = size
-    poly = target[_INNER, :2]
-    x0, y0 = np.floor(poly.min(0)).astype(int) - 3
-    x1, y1 = np.ceil(poly.max(0)).astype(int) + 4
-    x0, y0 = max(x0, 0), max(y0, 0)
-    x1, y1 = min(x1, S), min(y1, S)
-    if x1 - x0 < 3 or y1 - y0 < 3:
-        return None
+    x0, y0 = max(int(xs.min()) - 3, 0), max(int(ys.min()) - 3, 0)
+    x1, y1 = min(int(xs.max()) + 4, size), min(int(ys.max()) + 4, size)
     h, w = y1 - y0, x1 - x0
-    off = np.array([x0, y0], np.float32)
     mask = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(mask, [np.round((poly - off) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
-    # shrink a little so the lip edge stays lip, then feather
-    k = max(1, int(round(gap * 0.08)))
-    mask = cv2.erode(mask, np.ones((2 * k + 1, 2 * k + 1), np.uint8))
-    m = cv2.GaussianBlur(mask, (0, 0), max(0.8, gap * 0.06)).astype(np.float32) / 255.0
-    # soft shading: darker towards the middle of the opening, lighter near the lips
-    dist = cv2.distanceTransform((mask > 0).astype(np.uint8), cv2.DIST_L2, 3)
-    shade = 0.55 + 0.45 * np.exp(-dist / max(1.0, 0.18 * gap))
-    inside = look.cavity_rgb[None, None, :] * shade[..., None]
-    if look.teeth_rgb is not None:
-        upper = target[_UPPER, :2] - off
-        band_h = float(np.clip(0.3 * gap, 1.0, 0.05 * face_size_px))
-        band = np.concatenate([upper, upper[::-1] + np.array([0.0, band_h])], 0)
-        tm = np.zeros((h, w), np.uint8)
-        cv2.fillPoly(tm, [np.round(band * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
-        tmf = cv2.GaussianBlur(tm, (0, 0), 0.8).astype(np.float32)[..., None] / 255.0
-        inside = inside * (1 - tmf) + look.teeth_rgb[None, None, :] * 0.92 * tmf
-    return MouthLayer((int(x0), int(y0), int(x1), int(y1)), inside.astype(np.float32),
-                      (m * alpha)[..., None].astype(np.float32))
+    mask[ys[cavity] - y0, xs[cavity] - x0] = 255
+    dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+    shade = 0.45 + 0.55 * np.exp(-dist / max(1.0, 0.2 * gap))
+    rgb = look.cavity_rgb[None, None, :] * shade[..., None]
+    a = cv2.GaussianBlur(mask, (0, 0), 0.7).astype(np.float32)[..., None] / 255.0
+    strength = float(np.clip(gap / 2.0, 0.0, 1.0))  # a hairline opening stays lip-coloured
+    return MouthLayer((x0, y0, x1, y1), rgb.astype(np.float32), a * strength)

@@ -16,6 +16,16 @@ from dexstudio.motion import landmark_sets as ls
 from dexstudio.motion.face_model import CanonicalFace, load_canonical_face
 
 
+#: Upper-lid loops of the mesh (MediaPipe's face-mesh annotations), outer -> inner corner:
+#: the lid margin (with the corners), the loop above it, and the crease loop.
+RIGHT_LID_MARGIN: tuple[int, ...] = (33, 246, 161, 160, 159, 158, 157, 173, 133)
+RIGHT_LID_UPPER1: tuple[int, ...] = (247, 30, 29, 27, 28, 56, 190)
+RIGHT_LID_CREASE: tuple[int, ...] = (113, 225, 224, 223, 222, 221, 189)
+LEFT_LID_MARGIN: tuple[int, ...] = (263, 466, 388, 387, 386, 385, 384, 398, 362)
+LEFT_LID_UPPER1: tuple[int, ...] = (467, 260, 259, 257, 258, 286, 414)
+LEFT_LID_CREASE: tuple[int, ...] = (342, 445, 444, 443, 442, 441, 413)
+
+
 @dataclass(frozen=True, eq=False)
 class FaceTopology:
     """Triangles of the face mesh and which of them fill the openings.
@@ -24,6 +34,8 @@ class FaceTopology:
         triangles: (T, 3) int32 vertex ids into the 468 mesh points (T = 898).
         mouth_tris: (T,) bool, triangles inside the inner-lip loop (the mouth opening).
         right_eye_tris, left_eye_tris: (T,) bool, triangles inside each eye contour.
+        right_lid_tris, left_lid_tris: (T,) bool, upper-lid band triangles (between the
+            lid margin and the crease loop above it).
         oval: (36,) int32 face-outline loop.
     """
 
@@ -31,6 +43,8 @@ class FaceTopology:
     mouth_tris: np.ndarray
     right_eye_tris: np.ndarray
     left_eye_tris: np.ndarray
+    right_lid_tris: np.ndarray
+    left_lid_tris: np.ndarray
     oval: np.ndarray
 
     @property
@@ -39,8 +53,11 @@ class FaceTopology:
 
     @property
     def tri_kind(self) -> np.ndarray:
-        """(T,) int8: 0 skin, 1 mouth opening, 2 right eye opening, 3 left eye opening."""
+        """(T,) int8: 0 skin, 1 mouth opening, 2 right eye opening, 3 left eye opening,
+        4 right upper lid, 5 left upper lid."""
         k = np.zeros(len(self.triangles), np.int8)
+        k[self.right_lid_tris] = 4
+        k[self.left_lid_tris] = 5
         k[self.mouth_tris] = 1
         k[self.right_eye_tris] = 2
         k[self.left_eye_tris] = 3
@@ -61,5 +78,7 @@ def face_topology(face: CanonicalFace | None = None) -> FaceTopology:
         mouth_tris=_inside(t, ls.LIPS_INNER),
         right_eye_tris=_inside(t, ls.RIGHT_EYE),
         left_eye_tris=_inside(t, ls.LEFT_EYE),
+        right_lid_tris=_inside(t, RIGHT_LID_MARGIN + RIGHT_LID_UPPER1 + RIGHT_LID_CREASE) & ~_inside(t, ls.RIGHT_EYE),
+        left_lid_tris=_inside(t, LEFT_LID_MARGIN + LEFT_LID_UPPER1 + LEFT_LID_CREASE) & ~_inside(t, ls.LEFT_EYE),
         oval=np.asarray(ls.FACE_OVAL, np.int32),
     )
