@@ -188,7 +188,7 @@ def _auto_slopes(f: np.ndarray, v: np.ndarray) -> np.ndarray:
     same = (d0 * d1) > 0
     w1 = 2.0 * h1 + h0
     w2 = h1 + 2.0 * h0
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         hm = (w1 + w2) / (w1 / d0 + w2 / d1)
     m[1:-1] = np.where(same, hm, 0.0)
     return m
