@@ -1,0 +1,95 @@
+"""Plain, Qt-free value types the curve editor draws and the signals it sends.
+
+The curve editor never reads the document: the editor session builds one
+:class:`CurveData` per visible channel from the core document and hands it over;
+user gestures come back as :class:`KeyRef` / :class:`KeyMove` values that the session
+turns into core commands.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+
+class Interp(enum.Enum):
+    """Interpolation choices offered in the curve editor's context menu."""
+
+    CONSTANT = "constant"
+    LINEAR = "linear"
+    BEZIER = "bezier"
+    EASE_IN = "ease_in"
+    EASE_OUT = "ease_out"
+    EASE_IN_OUT = "ease_in_out"
+
+    @property
+    def label(self) -> str:
+        return {"constant": "Constant", "linear": "Linear", "bezier": "Bezier (auto-clamped)",
+                "ease_in": "Ease In", "ease_out": "Ease Out",
+                "ease_in_out": "Ease In-Out"}[self.value]
+
+
+@dataclass(frozen=True)
+class KeyRef:
+    """One key: its channel and its (integer) frame."""
+
+    channel_id: str
+    frame: int
+
+
+@dataclass(frozen=True)
+class KeyMove:
+    """A key moved from ``(channel_id, frame)`` to ``(new_frame, new_value)``."""
+
+    channel_id: str
+    frame: int
+    new_frame: int
+    new_value: float
+
+
+@dataclass(frozen=True, eq=False)
+class CurveData:
+    """What the curve editor draws for one channel.
+
+    Attributes:
+        channel_id: e.g. ``"expr.mouthSmileLeft"``.
+        start: frame number of ``values[0]``.
+        values: (F,) float64 evaluated channel values (the result), channel units.
+        performance: (F,) float64 raw performance layer, or None when the channel has no
+            performance or it equals ``values`` (then it is not drawn twice).
+        key_frames: (K,) int64 frame numbers of the keyframe layer.
+        key_values: (K,) float64 key values, channel units.
+        soft_min, soft_max: the channel's soft range (used by the normalized view).
+        muted: drawn dimmed when True.
+    """
+
+    channel_id: str
+    start: int
+    values: np.ndarray
+    performance: Optional[np.ndarray]
+    key_frames: np.ndarray
+    key_values: np.ndarray
+    soft_min: float
+    soft_max: float
+    muted: bool = False
+
+    def to_display(self, v: np.ndarray | float, normalized: bool) -> np.ndarray | float:
+        """Channel units -> display units (0..1 over the soft range when normalized)."""
+        if not normalized:
+            return v
+        span = (self.soft_max - self.soft_min) or 1.0
+        return (np.asarray(v, dtype=np.float64) - self.soft_min) / span
+
+    def from_display(self, d: float, normalized: bool) -> float:
+        """Display units -> channel units."""
+        if not normalized:
+            return float(d)
+        span = (self.soft_max - self.soft_min) or 1.0
+        return float(d) * span + self.soft_min
+
+    def value_scale(self, normalized: bool) -> float:
+        """Channel units per display unit."""
+        return ((self.soft_max - self.soft_min) or 1.0) if normalized else 1.0

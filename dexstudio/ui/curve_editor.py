@@ -1,0 +1,610 @@
+"""The curve editor: pyqtgraph plot of channel curves, keys, playhead, ruler and cache bar.
+
+It draws :class:`~dexstudio.ui.curve_data.CurveData` values and reports gestures as
+signals; it never edits data itself. Speed: every curve is a ``PlotDataItem`` with
+``clipToView`` + peak downsampling and no finite check, so 24 channels x 18,000 frames
+redraw in a few milliseconds (``dexstudio bench ui``).
+
+Mouse: click a key to select it (Shift adds, Ctrl toggles), drag on empty space to box
+select, drag a key to move the selection (time snapped to frames), double-click to
+insert a key, click on empty space to move the playhead, middle-drag or Alt+drag to pan,
+wheel to zoom (Ctrl+wheel: time only, Shift+wheel: values only), right-click for the
+interpolation menu. Keys: I insert at playhead, Del delete, F / Home frame all.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QColor, QKeyEvent, QPainter, QPen
+from PySide6.QtWidgets import QHBoxLayout, QMenu, QToolButton, QVBoxLayout, QWidget
+
+from dexstudio.core.channels import CHANNEL_SPECS, ChannelGroup
+from dexstudio.core.timebase import FrameRate
+from dexstudio.ui.curve_data import CurveData, Interp, KeyMove, KeyRef
+from dexstudio.ui.envelope_curve import EnvelopeCurveItem
+from dexstudio.ui.theme import icon
+
+pg.setConfigOptions(antialias=False, background="#1b1e23", foreground="#8a93a3")
+
+#: Curve colours per channel group (the hue tells the group at a glance).
+GROUP_COLORS: dict[ChannelGroup, tuple[str, ...]] = {
+    ChannelGroup.POSE: ("#bf616a", "#d08770", "#ebcb8b", "#a3be8c", "#8fbcbb", "#b48ead"),
+    ChannelGroup.EYES: ("#88c0d0", "#81a1c1", "#5e81ac"),
+    ChannelGroup.BROWS: ("#d08770", "#ebcb8b"),
+    ChannelGroup.JAW: ("#a3be8c", "#8fbcbb"),
+    ChannelGroup.MOUTH: ("#b48ead", "#e58fb0", "#f0a6ca", "#c9a0dc"),
+    ChannelGroup.CHEEKS_NOSE: ("#ebcb8b", "#d8b46a"),
+    ChannelGroup.GAZE: ("#88c0d0", "#8fbcbb"),
+    ChannelGroup.DETAIL: ("#7b8496", "#99a1b3"),
+}
+KEY_COLOR = QColor("#ebcb8b")
+KEY_SELECTED_COLOR = QColor("#ffffff")
+PLAYHEAD_COLOR = "#e06c75"
+PICK_RADIUS_PX = 7.0
+# shared objects: pyqtgraph caches rendered key symbols per (brush, pen) object
+_KEY_BRUSH = pg.mkBrush(KEY_COLOR)
+_KEY_BRUSH_SEL = pg.mkBrush(KEY_SELECTED_COLOR)
+_KEY_PEN = pg.mkPen("#1b1e23", width=1)
+_KEY_PEN_SEL = pg.mkPen("#ffffff", width=1)
+
+
+def channel_color(channel_id: str) -> QColor:
+    """A stable colour for a channel, by group."""
+    spec = CHANNEL_SPECS.get(channel_id)
+    group = spec.group if spec else ChannelGroup.DETAIL
+    palette = GROUP_COLORS[group]
+    return QColor(palette[hash(channel_id) % len(palette)] if spec is None else
+                  palette[list(CHANNEL_SPECS).index(channel_id) % len(palette)])
+
+
+class TimeAxis(pg.AxisItem):
+    """The time ruler: frame numbers, with timecode under the major ticks."""
+
+    def __init__(self, orientation: str = "top") -> None:
+        super().__init__(orientation)
+        self.rate = FrameRate(30)
+        self.show_timecode = True
+
+    def tickValues(self, minVal: float, maxVal: float, size: float):  # noqa: N802 (pyqtgraph API)
+        levels = super().tickValues(minVal, maxVal, size)
+        out = []
+        for spacing, values in levels:  # frames are integers: no fractional ticks
+            if spacing < 1:
+                continue
+            out.append((spacing, [v for v in values if abs(v - round(v)) < 1e-6]))
+        return out or [(1.0, [float(round(minVal))])]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802
+        if self.show_timecode and spacing >= max(1.0, self.rate.fps):
+            return [f"{int(round(v))}  {self.rate.timecode(int(round(v)))}" for v in values]
+        return [str(int(round(v))) for v in values]
+
+
+class CacheBar(QWidget):
+    """A thin bar under the ruler: rendered frames in teal, the playhead frame marked."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setFixedHeight(6)
+        self.setToolTip("Cache: frames already rendered are teal")
+        self._mask = np.zeros(0, dtype=bool)
+        self._start = 0
+        self._x0, self._x1 = 0.0, 1.0
+        self._left_px = 0.0
+        self._width_px = 1.0
+
+    def set_mask(self, start: int, mask: np.ndarray) -> None:
+        self._start, self._mask = start, np.asarray(mask, dtype=bool)
+        self.update()
+
+    @property
+    def mask(self) -> np.ndarray:
+        return self._mask
+
+    def set_view(self, x0: float, x1: float, left_px: float, width_px: float) -> None:
+        self._x0, self._x1, self._left_px, self._width_px = x0, x1, left_px, max(1.0, width_px)
+        self.update()
+
+    def paintEvent(self, _event) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor("#1b1e23"))
+        if self._mask.size == 0 or self._x1 <= self._x0:
+            return
+        # runs of cached frames -> rectangles (vectorised run detection)
+        m = np.concatenate([[False], self._mask, [False]]).astype(np.int8)
+        d = np.diff(m)
+        starts = np.flatnonzero(d == 1) + self._start
+        stops = np.flatnonzero(d == -1) + self._start
+        k = self._width_px / (self._x1 - self._x0)
+        color = QColor("#4f9a94")
+        for a, b in zip(starts, stops):
+            xa = self._left_px + (a - 0.5 - self._x0) * k
+            xb = self._left_px + (b - 0.5 - self._x0) * k
+            if xb < self._left_px or xa > self._left_px + self._width_px:
+                continue
+            p.fillRect(QRectF(xa, 1, max(1.0, xb - xa), self.height() - 2), color)
+
+
+@dataclass
+class _DragState:
+    keys: list[tuple[KeyRef, float]]  # selected keys with their value at drag start
+    origin: QPointF  # view coordinates where the drag started
+    drag_id: int
+
+
+class CurveViewBox(pg.ViewBox):
+    """ViewBox with key picking, box select and key drag; owned by :class:`CurveEditor`."""
+
+    def __init__(self, editor: "CurveEditor") -> None:
+        super().__init__(enableMenu=False)
+        self._editor = editor
+        self.setMouseMode(pg.ViewBox.PanMode)
+
+    # --- picking ---
+    def pick_key(self, scene_pos: QPointF) -> Optional[KeyRef]:
+        return self._editor._pick(self.mapSceneToView(scene_pos), self.viewPixelSize())
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802
+        ed = self._editor
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            key = self.pick_key(ev.scenePos())
+            mods = ev.modifiers()
+            if key is not None:
+                ed._select_key(key, mods)
+            else:
+                if not (mods & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier)):
+                    ed.set_selection(set())
+                ed.playheadScrubbed.emit(int(round(self.mapSceneToView(ev.scenePos()).x())))
+        elif ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()
+            key = self.pick_key(ev.scenePos())
+            if key is not None and key not in ed.selection:
+                ed.set_selection({key})
+            ed._show_context_menu(ev.screenPos().toPoint())
+
+    def mouseDoubleClickEvent(self, ev) -> None:  # noqa: N802
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            p = self.mapSceneToView(ev.scenePos())
+            frame = int(round(p.x()))
+            self._editor.playheadScrubbed.emit(frame)
+            self._editor.request_insert(frame, near_value=p.y())
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802
+        ed = self._editor
+        pan = (ev.button() == Qt.MouseButton.MiddleButton
+               or (ev.button() == Qt.MouseButton.LeftButton
+                   and ev.modifiers() & Qt.KeyboardModifier.AltModifier))
+        if pan or ev.button() == Qt.MouseButton.RightButton:
+            # pan (middle / Alt) or zoom (right) as pyqtgraph does by default
+            if pan and ev.button() == Qt.MouseButton.LeftButton:
+                ev.accept()
+                tr = self.mapToView(ev.lastPos()) - self.mapToView(ev.pos())
+                self.translateBy(x=tr.x(), y=tr.y())
+                return
+            if ev.button() == Qt.MouseButton.MiddleButton:
+                ev.accept()
+                tr = self.mapToView(ev.lastPos()) - self.mapToView(ev.pos())
+                self.translateBy(x=tr.x(), y=tr.y())
+                return
+            super().mouseDragEvent(ev, axis)
+            return
+        if ev.button() != Qt.MouseButton.LeftButton:
+            return
+        ev.accept()
+        if ev.isStart():
+            key = self.pick_key(ev.buttonDownScenePos())
+            if key is not None:
+                if key not in ed.selection:
+                    ed._select_key(key, ev.modifiers())
+                ed._begin_drag(self.mapSceneToView(ev.buttonDownScenePos()))
+            else:
+                ed._drag = None
+                self._box_origin = self.mapSceneToView(ev.buttonDownScenePos())
+                ed._show_box(self._box_origin, self._box_origin)
+            return
+        cur = self.mapSceneToView(ev.scenePos())
+        if ed._drag is not None:
+            ed._update_drag(cur, final=ev.isFinish())
+        else:
+            origin = getattr(self, "_box_origin", cur)
+            ed._show_box(origin, cur)
+            if ev.isFinish():
+                ed._finish_box(origin, cur, ev.modifiers())
+
+    def wheelEvent(self, ev, axis=None) -> None:  # noqa: N802
+        mods = ev.modifiers()
+        if mods & Qt.KeyboardModifier.ControlModifier:
+            axis = 0
+        elif mods & Qt.KeyboardModifier.ShiftModifier:
+            axis = 1
+        super().wheelEvent(ev, axis)
+
+
+class CurveEditor(QWidget):
+    """Curve editor widget.
+
+    Signals:
+        playheadScrubbed(int): the user clicked/dragged the time to a frame.
+        insertKeysRequested(list[KeyRef]): insert keys (value = current curve value).
+        deleteKeysRequested(list[KeyRef]): delete these keys.
+        keysDragged(int, list[KeyMove], bool): a drag step: drag id (same for one whole
+            drag), target positions from the drag start, and whether it is the last step.
+        interpolationRequested(list[KeyRef], Interp): set the interpolation of keys.
+        selectionChanged(): the key selection changed.
+    """
+
+    playheadScrubbed = Signal(int)
+    insertKeysRequested = Signal(list)
+    deleteKeysRequested = Signal(list)
+    keysDragged = Signal(int, list, bool)
+    interpolationRequested = Signal(list, object)
+    selectionChanged = Signal()
+
+    _drag_ids = itertools.count(1)
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.normalized = True
+        self.selection: set[KeyRef] = set()
+        self._curves: dict[str, CurveData] = {}
+        self._items: dict[str, tuple[EnvelopeCurveItem, EnvelopeCurveItem]] = {}
+        self._drag: Optional[_DragState] = None
+        self._playhead = 0
+        self._range = (0, 1)
+
+        self.vb = CurveViewBox(self)
+        self.axis = TimeAxis("top")
+        self.plot = pg.PlotWidget(viewBox=self.vb, axisItems={"top": self.axis})
+        self.plot.setObjectName("curvePlot")
+        pi = self.plot.getPlotItem()
+        pi.showAxis("top")
+        pi.hideAxis("bottom")
+        pi.showGrid(x=False, y=False)  # translucent grid lines cost ~10 ms a repaint
+        pi.getAxis("left").setWidth(44)
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseTracking(True)
+
+        self.keys_item = pg.ScatterPlotItem(size=9, symbol="d", pxMode=True, hoverable=False)
+        self.keys_item.setZValue(20)
+        self.plot.addItem(self.keys_item)
+        self.playhead = pg.InfiniteLine(pos=0, angle=90, movable=True,
+                                        pen=pg.mkPen(PLAYHEAD_COLOR, width=1.5),
+                                        hoverPen=pg.mkPen("#ff9aa2", width=2))
+        self.playhead.setZValue(30)
+        self.playhead.sigDragged.connect(self._on_playhead_dragged)
+        self.plot.addItem(self.playhead)
+        self.loop_region = pg.LinearRegionItem(movable=False, brush=QColor(136, 192, 208, 18),
+                                               pen=pg.mkPen(QColor(136, 192, 208, 60)))
+        self.loop_region.setZValue(-10)
+        self.loop_region.hide()
+        self.plot.addItem(self.loop_region)
+        self.box = QRectF()
+        self.box_item = pg.QtWidgets.QGraphicsRectItem()
+        self.box_item.setPen(pg.mkPen("#88c0d0", width=1, style=Qt.PenStyle.DashLine))
+        self.box_item.setBrush(QColor(136, 192, 208, 30))
+        self.box_item.setZValue(40)
+        self.box_item.hide()
+        self.vb.addItem(self.box_item, ignoreBounds=True)
+
+        self.cache_bar = CacheBar(self)
+        self.vb.sigXRangeChanged.connect(self._sync_cache_bar)
+        self.vb.sigResized.connect(self._sync_cache_bar)
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(2, 2, 2, 0)
+        self.btn_frame = self._tool("frame_all", "Frame all keys and curves (F / Home)", self.frame_all)
+        self.btn_insert = self._tool("key_add", "Insert key at the playhead (I, or double-click)",
+                                     lambda: self.request_insert(self._playhead))
+        self.btn_delete = self._tool("key_delete", "Delete selected keys (Del)", self.request_delete)
+        self.btn_norm = self._tool("overlay", "Normalized view: every curve over its soft range",
+                                   self._toggle_normalized)
+        self.btn_norm.setCheckable(True)
+        self.btn_norm.setChecked(True)
+        for b in (self.btn_frame, self.btn_insert, self.btn_delete, self.btn_norm):
+            bar.addWidget(b)
+        bar.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(1)
+        lay.addLayout(bar)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.cache_bar)
+
+    def _tool(self, icon_name: str, tip: str, slot) -> QToolButton:
+        b = QToolButton(self)
+        b.setIcon(icon(icon_name))
+        b.setToolTip(tip)
+        b.setAutoRaise(True)
+        b.clicked.connect(slot)
+        return b
+
+    # ------------------------------------------------------------------ data in
+    def set_rate(self, rate: FrameRate) -> None:
+        self.axis.rate = rate
+        self.axis.picture = None
+        self.axis.update()
+
+    def set_frame_range(self, start: int, stop: int) -> None:
+        self._range = (start, max(start + 1, stop))
+        self.vb.setLimits(xMin=start - (stop - start) * 0.5 - 10, xMax=stop + (stop - start) * 0.5 + 10)
+
+    def set_curves(self, curves: list[CurveData]) -> None:
+        """Show exactly these channels (others are removed)."""
+        wanted = {c.channel_id for c in curves}
+        for cid in list(self._items):
+            if cid not in wanted:
+                for it in self._items.pop(cid):
+                    self.plot.removeItem(it)
+                self._curves.pop(cid, None)
+        for c in curves:
+            self.update_curve(c, _keys=False)
+        self.selection = {k for k in self.selection if k.channel_id in wanted}
+        self._refresh_keys()
+
+    def update_curve(self, c: CurveData, _keys: bool = True) -> None:
+        """Replace one channel's data (fast path during drags)."""
+        self._curves[c.channel_id] = c
+        items = self._items.get(c.channel_id)
+        if items is None:
+            color = channel_color(c.channel_id)
+            dim = QColor(color)
+            dim.setAlpha(80)
+            perf, main = EnvelopeCurveItem(dim), EnvelopeCurveItem(color)
+            perf.setZValue(2)
+            main.setZValue(5)
+            self.plot.addItem(perf)
+            self.plot.addItem(main)
+            items = (perf, main)
+            self._items[c.channel_id] = items
+        perf, main = items
+        col = channel_color(c.channel_id)
+        col.setAlpha(70 if c.muted else 255)
+        if main.color() != col:
+            main.set_color(col)
+        main.set_data(c.start, np.asarray(c.to_display(c.values, self.normalized), dtype=np.float64))
+        if c.performance is not None:
+            perf.set_data(c.start, np.asarray(c.to_display(c.performance, self.normalized), dtype=np.float64))
+            perf.show()
+        else:
+            perf.set_data(c.start, np.zeros(0))
+            perf.hide()
+        if _keys:
+            self._refresh_keys()
+
+    def curves(self) -> dict[str, CurveData]:
+        return dict(self._curves)
+
+    def set_playhead(self, frame: int) -> None:
+        self._playhead = int(frame)
+        if not self.playhead.moving:
+            self.playhead.blockSignals(True)
+            self.playhead.setValue(frame)
+            self.playhead.blockSignals(False)
+
+    def set_loop(self, rng: Optional[tuple[int, int]]) -> None:
+        if rng is None:
+            self.loop_region.hide()
+        else:
+            self.loop_region.setRegion((rng[0] - 0.5, rng[1] - 0.5))
+            self.loop_region.show()
+
+    def set_cache_mask(self, start: int, mask: np.ndarray) -> None:
+        self.cache_bar.set_mask(start, mask)
+
+    # ------------------------------------------------------------------ keys
+    def _refresh_keys(self) -> None:
+        xs, ys, brushes, pens, data = [], [], [], [], []
+        for cid, c in self._curves.items():
+            if c.key_frames.size == 0:
+                continue
+            d = np.asarray(c.to_display(c.key_values, self.normalized), dtype=np.float64)
+            for f, y in zip(c.key_frames.tolist(), d.tolist()):
+                ref = KeyRef(cid, int(f))
+                sel = ref in self.selection
+                xs.append(float(f))
+                ys.append(y)
+                brushes.append(_KEY_BRUSH_SEL if sel else _KEY_BRUSH)
+                pens.append(_KEY_PEN_SEL if sel else _KEY_PEN)
+                data.append(ref)
+        self.keys_item.setData(x=xs, y=ys, brush=brushes, pen=pens, data=data)
+
+    def _pick(self, p: QPointF, px: QPointF) -> Optional[KeyRef]:
+        best, best_d = None, PICK_RADIUS_PX
+        sx = max(abs(px.x()), 1e-12)
+        sy = max(abs(px.y()), 1e-12)
+        for cid, c in self._curves.items():
+            if c.key_frames.size == 0:
+                continue
+            d = np.asarray(c.to_display(c.key_values, self.normalized), dtype=np.float64)
+            dist = np.hypot((c.key_frames - p.x()) / sx, (d - p.y()) / sy)
+            i = int(np.argmin(dist))
+            if dist[i] <= best_d:
+                best, best_d = KeyRef(cid, int(c.key_frames[i])), float(dist[i])
+        return best
+
+    def set_selection(self, sel: set[KeyRef]) -> None:
+        if sel != self.selection:
+            self.selection = set(sel)
+            self._refresh_keys()
+            self.selectionChanged.emit()
+
+    def _select_key(self, key: KeyRef, mods) -> None:
+        if mods & Qt.KeyboardModifier.ControlModifier:
+            self.set_selection(self.selection ^ {key})
+        elif mods & Qt.KeyboardModifier.ShiftModifier:
+            self.set_selection(self.selection | {key})
+        else:
+            self.set_selection({key})
+
+    def _show_box(self, a: QPointF, b: QPointF) -> None:
+        r = QRectF(a, b).normalized()
+        self.box_item.setRect(r)
+        self.box_item.show()
+
+    def _finish_box(self, a: QPointF, b: QPointF, mods) -> None:
+        self.box_item.hide()
+        r = QRectF(a, b).normalized()
+        hit: set[KeyRef] = set()
+        for cid, c in self._curves.items():
+            if c.key_frames.size == 0:
+                continue
+            d = np.asarray(c.to_display(c.key_values, self.normalized), dtype=np.float64)
+            inside = ((c.key_frames >= r.left()) & (c.key_frames <= r.right())
+                      & (d >= r.top()) & (d <= r.bottom()))
+            hit |= {KeyRef(cid, int(f)) for f in c.key_frames[inside]}
+        if mods & Qt.KeyboardModifier.ShiftModifier:
+            hit |= self.selection
+        self.set_selection(hit)
+
+    def _key_value(self, ref: KeyRef) -> float:
+        c = self._curves[ref.channel_id]
+        idx = np.flatnonzero(c.key_frames == ref.frame)
+        return float(c.key_values[idx[0]]) if idx.size else 0.0
+
+    def _begin_drag(self, origin: QPointF) -> None:
+        keys = [(k, self._key_value(k)) for k in sorted(self.selection, key=lambda k: (k.channel_id, k.frame))
+                if k.channel_id in self._curves]
+        self._drag = _DragState(keys, origin, next(self._drag_ids))
+
+    def drag_moves(self, dframe: int, ddisplay: float) -> list[KeyMove]:
+        """Targets of the current drag for an offset of ``dframe`` frames and ``ddisplay``
+        display units (public for the benchmark and tests)."""
+        assert self._drag is not None
+        moves = []
+        for ref, v0 in self._drag.keys:
+            c = self._curves[ref.channel_id]
+            moves.append(KeyMove(ref.channel_id, ref.frame, ref.frame + dframe,
+                                 v0 + ddisplay * c.value_scale(self.normalized)))
+        return moves
+
+    def _update_drag(self, cur: QPointF, final: bool) -> None:
+        st = self._drag
+        if st is None:
+            return
+        dframe = int(round(cur.x() - st.origin.x()))
+        moves = self.drag_moves(dframe, cur.y() - st.origin.y())
+        if final:
+            self._drag = None
+        # the selection follows the keys
+        self.selection = {KeyRef(m.channel_id, m.new_frame) for m in moves}
+        self.keysDragged.emit(st.drag_id, moves, final)
+        if final:
+            self.selectionChanged.emit()
+
+    def begin_programmatic_drag(self) -> int:
+        """Start a drag of the selection without a mouse (benchmark/tests); returns its id."""
+        self._begin_drag(QPointF(0, 0))
+        assert self._drag is not None
+        return self._drag.drag_id
+
+    def programmatic_drag_step(self, dframe: int, ddisplay: float, final: bool = False) -> None:
+        self._update_drag(QPointF(dframe, ddisplay), final)
+
+    # ------------------------------------------------------------------ commands out
+    def request_insert(self, frame: int, near_value: Optional[float] = None) -> None:
+        """Insert keys at ``frame``: on the curve nearest ``near_value`` when given
+        (double-click), otherwise on every shown channel."""
+        if not self._curves:
+            return
+        cids = list(self._curves)
+        if near_value is not None:
+            def dist(cid: str) -> float:
+                c = self._curves[cid]
+                i = min(max(frame - c.start, 0), len(c.values) - 1)
+                return abs(float(c.to_display(c.values[i], self.normalized)) - near_value)
+            cids = [min(cids, key=dist)]
+        self.insertKeysRequested.emit([KeyRef(cid, int(frame)) for cid in cids])
+
+    def request_delete(self) -> None:
+        if self.selection:
+            refs = sorted(self.selection, key=lambda k: (k.channel_id, k.frame))
+            self.set_selection(set())
+            self.deleteKeysRequested.emit(refs)
+
+    def _show_context_menu(self, global_pos) -> None:
+        menu = QMenu(self)
+        refs = sorted(self.selection, key=lambda k: (k.channel_id, k.frame))
+        for it in Interp:
+            act = QAction(it.label, menu)
+            act.setEnabled(bool(refs))
+            act.triggered.connect(lambda _=False, it=it: self.interpolationRequested.emit(refs, it))
+            menu.addAction(act)
+        menu.addSeparator()
+        a = menu.addAction("Insert key at playhead\tI")
+        a.triggered.connect(lambda: self.request_insert(self._playhead))
+        a = menu.addAction("Delete keys\tDel")
+        a.setEnabled(bool(refs))
+        a.triggered.connect(self.request_delete)
+        a = menu.addAction("Frame all\tF")
+        a.triggered.connect(self.frame_all)
+        menu.exec(global_pos)
+
+    # ------------------------------------------------------------------ view
+    def frame_all(self) -> None:
+        lo, hi = np.inf, -np.inf
+        for c in self._curves.values():
+            for arr in (c.values, c.performance, c.key_values):
+                if arr is not None and arr.size:
+                    d = np.asarray(c.to_display(arr, self.normalized))
+                    lo, hi = min(lo, float(np.nanmin(d))), max(hi, float(np.nanmax(d)))
+        if not np.isfinite(lo):
+            lo, hi = 0.0, 1.0
+        if hi - lo < 1e-6:
+            lo, hi = lo - 0.5, hi + 0.5
+        pad = (hi - lo) * 0.08
+        self.vb.setRange(xRange=self._range, yRange=(lo - pad, hi + pad), padding=0.02)
+
+    def _toggle_normalized(self) -> None:
+        self.normalized = self.btn_norm.isChecked()
+        curves = list(self._curves.values())
+        for c in curves:
+            self.update_curve(c, _keys=False)
+        self._refresh_keys()
+        self.frame_all()
+
+    @Slot()
+    def _sync_cache_bar(self, *_args) -> None:
+        x0, x1 = self.vb.viewRange()[0]
+        geo = self.vb.sceneBoundingRect()
+        view_left = self.plot.mapFromScene(geo.topLeft()).x()
+        self.cache_bar.set_view(x0, x1, float(view_left), float(geo.width()))
+
+    @Slot()
+    def _on_playhead_dragged(self) -> None:
+        f = int(round(self.playhead.value()))
+        if f != self._playhead:
+            self._playhead = f
+            self.playheadScrubbed.emit(f)
+
+    # ------------------------------------------------------------------ keyboard
+    def event(self, ev) -> bool:
+        if ev.type() == QEvent.Type.ShortcutOverride and isinstance(ev, QKeyEvent):
+            if ev.key() in (Qt.Key.Key_Home, Qt.Key.Key_F, Qt.Key.Key_I, Qt.Key.Key_Delete,
+                            Qt.Key.Key_Backspace) and not ev.modifiers():
+                ev.accept()
+                return True
+        return super().event(ev)
+
+    def keyPressEvent(self, ev: QKeyEvent) -> None:  # noqa: N802
+        k = ev.key()
+        if k in (Qt.Key.Key_F, Qt.Key.Key_Home):
+            self.frame_all()
+        elif k == Qt.Key.Key_I:
+            self.request_insert(self._playhead)
+        elif k in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.request_delete()
+        elif k in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.vb.scaleBy((0.8, 1.0))
+        elif k == Qt.Key.Key_Minus:
+            self.vb.scaleBy((1.25, 1.0))
+        else:
+            super().keyPressEvent(ev)
