@@ -13,7 +13,10 @@ event as a signal, so GUI slots run on the GUI thread)::
         worker.submit_range(builder.build(document.evaluate(changed)), replace=False)
 
 Scheduling: :class:`dexstudio.worker.schedule.PendingQueue` (playhead, then the window,
-then the background fill). A request for a frame replaces the pending one (dropped
+then the background fill). Moving the playhead to a frame that is not ready preempts
+the running background job (its token is cancelled; a cancel-aware animator stops within
+its polling interval, and the frame is queued again), so the playhead frame waits at most
+for the animator's next safe point, not for a whole background frame. A request for a frame replaces the pending one (dropped
 before it starts); if the frame is being rendered with other content, the running job's
 :class:`CancelToken` is cancelled (animators whose ``render`` takes a ``cancel`` keyword
 stop at their next safe point; for others the result is cached but not announced).
@@ -148,6 +151,7 @@ class _Job:
     request: RenderRequest
     tier: Tier
     token: CancelToken
+    preempted: bool = False  # cancelled for the playhead: requeued, not dropped
 
 
 def _accepts_cancel(fn: Callable) -> bool:
@@ -264,9 +268,15 @@ class RenderWorker:
     def set_playhead(self, frame: int, window: Optional[FrameRange] = None) -> None:
         """Render ``frame`` next (and then ``window``, when given)."""
         with self._cond:
-            self._queue.playhead = int(frame)
+            frame = int(frame)
+            self._queue.playhead = frame
             if window is not None:
                 self._queue.window = window
+            if frame in self._queue:  # preempt background work (cancel-aware animators stop early)
+                for job in self._running:
+                    if job.frame != frame:  # incl. the previous playhead frame
+                        job.preempted = True
+                        job.token.cancel()
             self._cond.notify_all()
 
     def cancel_pending(self) -> None:
@@ -389,6 +399,7 @@ class RenderWorker:
                         self.events.emit(RenderError(job.frame, exc, job.request.key))
                 finally:
                     with self._cond:
+                        self._requeue_preempted()
                         self._running = []
                         self._cond.notify_all()
                     self._maybe_emit_stats()
@@ -414,6 +425,13 @@ class RenderWorker:
             with self._cond:
                 self._identity_wanted = False
                 self._cond.notify_all()
+
+    def _requeue_preempted(self) -> None:
+        """Put preempted jobs that are still wanted and undelivered back (lock held)."""
+        for job in self._running:
+            if (job.preempted and not self._closed and self._target.get(job.frame) == job.request.key
+                    and job.frame not in self._done and job.frame not in self._queue):
+                self._queue.put(job.frame, job.request)
 
     def _pop_jobs(self) -> list[_Job]:
         """Take the next job(s) off the queue (lock held)."""
@@ -478,8 +496,7 @@ class RenderWorker:
                 self.events.emit(RenderError(job.frame, exc, job.request.key))
                 continue
             self._store(job.request, out)
-            if not job.token.cancelled:
-                self._deliver(job, out, from_cache=False)
+            self._deliver(job, out, from_cache=False)  # only if still the frame's request
 
     # -- caches -----------------------------------------------------------------------------
     def _lookup(self, req: RenderRequest) -> Optional[np.ndarray]:

@@ -406,3 +406,25 @@ def test_animator_identity_raises_the_factory_error(config: WorkerConfig) -> Non
     with RenderWorker(broken, config) as worker:
         with pytest.raises(NoFaceError, match="boom"):
             worker.animator_identity(timeout=5)
+
+
+def test_playhead_preempts_a_slow_cancel_aware_background_frame(
+        source: SourceImage, config: WorkerConfig, make_worker) -> None:
+    delay = 0.25
+    anim = SyntheticAnimator(delay_s=delay)
+    worker = make_worker(anim, config)
+    rec = EventRecorder(worker.events)
+    reqs = builder_for(anim, source).build(make_ev(np.arange(12.0)))
+    worker.submit_range(reqs)
+    while anim.calls["render"] == 0:
+        time.sleep(0.002)
+    time.sleep(0.02)  # frame 0 is in the middle of its render
+    t0 = time.perf_counter()
+    worker.set_playhead(9)
+    assert rec.wait_for(lambda ev: any(isinstance(e, FrameReady) and e.frame == 9 for e in ev), 5)
+    latency = time.perf_counter() - t0
+    assert latency < delay + 0.05 + 0.05, latency  # one frame render + 50 ms (+ test slack)
+    assert worker.wait_idle(10)
+    ready = frames_ready(rec)
+    assert sorted(e.frame for e in ready) == list(range(12))  # the preempted frame 0 came back
+    assert [e.frame for e in ready][0] == 9
