@@ -335,3 +335,43 @@ def test_range_running_past_the_audio_is_padded_with_silence(tmp_path, portrait,
     cut = rate // 3  # output time of the audio's end
     assert np.abs(audio[:, :cut - 1500]).max() > 0.05
     assert np.abs(audio[:, cut + 1500:]).max() < 0.01
+
+
+def test_disk_full_mid_export_is_typed_and_leaves_nothing(tmp_path, portrait, monkeypatch):
+    from dexstudio.io import export as export_mod
+
+    real_write = export_mod._Mp4Sink.write
+    calls = []
+
+    def write_until_full(self, frame):
+        calls.append(1)
+        if len(calls) == 4:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(self, frame)
+
+    monkeypatch.setattr(export_mod._Mp4Sink, "write", write_until_full)
+    out = tmp_path / "o.mp4"
+    with pytest.raises(OutputError, match="disk is full"):
+        export_frames(out, moving_frames(portrait, 8, 32, 32), ExportSettings(fps=FrameRate(30)))
+    assert only_files(tmp_path) == []
+
+
+@pytest.mark.parametrize("fmt, name", [(ExportFormat.MP4, "o.mp4"), (ExportFormat.PNG_SEQUENCE, "seq")])
+def test_failed_final_rename_keeps_previous_output(tmp_path, portrait, monkeypatch, fmt, name):
+    out = tmp_path / name
+    export_frames(out, moving_frames(portrait, 2, 32, 32), ExportSettings(fps=FrameRate(30), format=fmt))
+    before = sorted(p.name for p in out.iterdir()) if out.is_dir() else out.read_bytes()
+
+    real_replace = os.replace
+
+    def deny(src, dst):
+        if str(dst) == str(out) and str(src).endswith(".tmp"):  # only the new output's rename fails
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", deny)
+    with pytest.raises(OutputError):
+        export_frames(out, moving_frames(portrait, 5, 32, 32), ExportSettings(fps=FrameRate(30), format=fmt))
+    after = sorted(p.name for p in out.iterdir()) if out.is_dir() else out.read_bytes()
+    assert after == before
+    assert only_files(tmp_path) == [name]
