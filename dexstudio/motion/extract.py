@@ -69,8 +69,10 @@ class ExtractSettings:
         face_index: 0-based face, left to right, in the first frame with faces.
         face_box: (x0, y0, x1, y1) pixels; the face overlapping it in the first frame.
         min_confidence: tracker detection/presence threshold.
-        max_faces: faces the tracker looks for (>= 2 lets it see a second person,
-            which the follower then ignores).
+        max_faces: the most faces looked for when choosing. Tracking then follows as
+            many faces as the first frame with faces showed (a person entering later is
+            ignored by the follower; with one face tracked, MediaPipe does not look for
+            others, which keeps it fast).
         pose_weights: landmarks driving the pose fit.
         n_detail: detail latent dims (the channel set has 16).
         ridge: ridge penalty of the blend-basis fit.
@@ -82,7 +84,7 @@ class ExtractSettings:
     face_index: Optional[int] = None
     face_box: Optional[Box] = None
     min_confidence: float = 0.5
-    max_faces: int = 2
+    max_faces: int = 4
     pose_weights: PoseWeights = PoseWeights.PROCRUSTES
     n_detail: int = N_DETAIL
     ridge: float = 1e-3
@@ -231,16 +233,18 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker,
                 cancel.raise_if_cancelled()
             ts = max(last_ts + 1, base_ts + index * 1000 * rate.den // rate.num)
             last_ts = ts
-            faces = tracker.track_frame(rgb, ts)
-            del rgb
             obs = None
-            if faces:
-                if not follower.started:
-                    obs = choose_face(faces, (width, height), settings.face_rule,
-                                      settings.face_index, settings.face_box)
-                    follower.start(obs)
-                else:
-                    obs = follower.follow(faces)
+            if not follower.started:
+                # choose among all faces of a still-image detection, then let VIDEO-mode
+                # tracking follow as many faces as there are (detector cost only then)
+                seen = tracker.detect_image(rgb)
+                if seen:
+                    follower.start(choose_face(seen, (width, height), settings.face_rule,
+                                               settings.face_index, settings.face_box))
+                    tracker.set_video_faces(len(seen))
+            if follower.started:
+                obs = follower.follow(tracker.track_frame(rgb, ts))
+            del rgb
             if obs is not None and obs.score >= settings.min_confidence:
                 fit = solve_pose(obs.landmarks, face, settings.pose_weights)
                 size = fit.face_size_px(face)
