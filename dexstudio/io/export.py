@@ -297,9 +297,9 @@ class _Mp4Sink:
         for packet in self._stream.encode(None):
             self._container.mux(packet)
         if self._audio is not None:
-            audio, self._audio = self._audio, None
-            audio.finish(self._n * self._time_base)
-            self.has_audio = audio.wrote_audio
+            self._audio.finish(self._n * self._time_base)  # abort() still closes it if this fails
+            self.has_audio = self._audio.wrote_audio
+            self._audio = None
         self._container.close()
         self._container = None
         self._stack.close()  # fsync + rename over the target
