@@ -98,3 +98,12 @@ def test_translation_and_scale() -> None:
     vol = _blob(33, (0.25, 0.0, 0.0))
     c = _centroid(warp_volume(vol, _transform(center_t=(0.2, -0.1), scale_t=1.5)))
     assert c == pytest.approx([0.2 + 1.5 * 0.25, -0.1, 0.0], abs=0.04)
+
+
+def test_torch_euler_matches_core_rotation() -> None:
+    from dexstudio.render.dex.warp3d import euler_to_matrix_torch
+
+    e = np.array([[10.0, -20.0, 5.0], [-40.0, 15.0, 30.0]])
+    got = euler_to_matrix_torch(torch.from_numpy(e)).numpy()
+    want = euler_to_matrix(e[:, 0], e[:, 1], e[:, 2])
+    assert np.allclose(got, want, atol=1e-9)
