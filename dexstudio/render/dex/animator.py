@@ -105,25 +105,58 @@ class DexAnimator(Animator):
         return SourceState(h.hexdigest(), image, face.own_motion, payload)
 
     def render_intermediate(self, state: SourceState, motion: FrameMotion,
-                            expression_model: Optional[ExpressionModel] = None) -> np.ndarray:
-        """(4, h, w) float32 denoised latent of one frame."""
+                            expression_model: Optional[ExpressionModel] = None,
+                            cancel: Optional[CancelToken] = None) -> np.ndarray:
+        """(4, h, w) float32 denoised latent of one frame (``cancel`` is polled every step).
+
+        ``expression_model`` is not needed: the expression code is the frame's
+        blendshapes + detail (the model's own expression space).
+        """
         p: DexSourcePayload = state.payload
-        lat = self.pipeline.denoise(p.features, state.own_motion, [motion])
+        lat = self.pipeline.denoise(p.features, state.own_motion, [motion], cancel=cancel)
         return lat[0].cpu().numpy()
 
     def decode(self, state: SourceState, intermediate: np.ndarray) -> np.ndarray:
         """(4, h, w) latent -> (S, S, 3) uint8, S = the source options' crop size."""
         import cv2
 
-        img = self.pipeline.decode(torch.from_numpy(np.asarray(intermediate))[None])[0]
+        img = self.pipeline.decode(torch.from_numpy(np.array(intermediate, dtype=np.float32, copy=True))[None])[0]
         s = state.payload.crop_size
         if img.shape[0] != s:
             img = cv2.resize(img, (s, s), interpolation=cv2.INTER_LINEAR if s > img.shape[0] else cv2.INTER_AREA)
         return img
 
     def render(self, state: SourceState, motion: FrameMotion,
-               expression_model: Optional[ExpressionModel] = None) -> np.ndarray:
-        return self.decode(state, self.render_intermediate(state, motion, expression_model))
+               expression_model: Optional[ExpressionModel] = None,
+               cancel: Optional[CancelToken] = None) -> np.ndarray:
+        return self.decode(state, self.render_intermediate(state, motion, expression_model, cancel=cancel))
+
+    def render_frame(self, state: SourceState, motion: FrameMotion,
+                     expression_model: Optional[ExpressionModel] = None) -> np.ndarray:
+        """The crop before paste-back (the worker's paste-back pair with :meth:`paste_back`)."""
+        return self.render(state, motion, expression_model)
+
+    def paste_back(self, state: SourceState, crop: np.ndarray) -> np.ndarray:
+        """(S, S, 3) animated crop -> (H, W, 3) uint8 original with the crop blended in.
+
+        The crop is mapped back onto its box in the original and blended with a feathered
+        square mask (the outer 8% of the crop fades out), so the frame edge does not show.
+        """
+        import cv2
+
+        p: DexSourcePayload = state.payload
+        img = state.image
+        h, w = img.shape[:2]
+        x0, y0, x1, y1 = p.crop_box
+        s = crop.shape[0]
+        k = (x1 - x0) / s
+        m = np.array([[k, 0, x0], [0, k, y0]], np.float64)
+        warped = cv2.warpAffine(crop, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        ramp = np.clip(np.minimum(np.arange(s), np.arange(s)[::-1]) / max(1.0, 0.08 * s), 0, 1)
+        mask = cv2.warpAffine(np.outer(ramp, ramp).astype(np.float32), m, (w, h), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)[..., None]
+        out = img.astype(np.float32) * (1 - mask) + warped.astype(np.float32) * mask
+        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
     def render_clip(self, state: SourceState, motions: Iterable[FrameMotion],
                     progress: ProgressCallback = null_progress, cancel: Optional[CancelToken] = None,
