@@ -14,6 +14,8 @@ repeated, scored the same way):
 * frozen drift: for ``--freeze pose``, the largest angle (deg) between the re-tracked pose and
   the source's own on any frame; for frozen expression channels, the largest (over frames)
   mean absolute blendshape difference from the source's own, and the largest single one.
+  "The source's own" is what the same re-tracker measures on the source crop, so tracker
+  differences between a full image and a crop do not count as drift.
 """
 
 from __future__ import annotations
@@ -144,8 +146,7 @@ def evaluate(driving: Path, source: Optional[Path] = None, motion: MotionOptions
     crop0 = state.payload.crop
     mid = "eval"
     with MediaPipeTracker(max_faces=1) as tr_res, MediaPipeTracker(max_faces=1) as tr_base:
-        base_obs = tr_base.detect_image(crop0)
-        base_fit = solve_pose(base_obs[0].landmarks, face) if base_obs else None
+        R_ref, ref_bs = R_own, own_bs
         drv_iter = iter_frames(driving, 0, F) if self_re else None
         for i in range(F):
             if cancel is not None:
@@ -167,6 +168,13 @@ def evaluate(driving: Path, source: Optional[Path] = None, motion: MotionOptions
                     kp_t = box.to_crop(track.landmarks_2d[i][:468].astype(np.float64))
             else:
                 kp_t = frame.target[:468, :2]
+            # the do-nothing baseline through the same VIDEO-mode tracker, frame by frame:
+            # it is also the per-frame reference of "the source's own" pose/expression
+            base_obs = tr_base.track_frame(crop0, int(i * 34) + 1)
+            if base_obs:
+                base_fit = solve_pose(base_obs[0].landmarks, face)
+                R_ref = base_fit.rotation
+                ref_bs = base_obs[0].blendshapes
             obs = tr_res.track_frame(out, int(i * 34) + 1)
             if obs:
                 lm = obs[0].landmarks
@@ -176,21 +184,23 @@ def evaluate(driving: Path, source: Optional[Path] = None, motion: MotionOptions
                 res.expr.append(float(np.abs(obs[0].blendshapes - bs_t).mean()))
                 res.pose.append(float(rotation_angle_deg(fit.rotation, R_t)))
                 if pose_frozen:
-                    pose_drift.append(float(rotation_angle_deg(fit.rotation, R_own)))
+                    pose_drift.append(float(rotation_angle_deg(fit.rotation, R_ref)))
                 else:
                     pose_err.append(float(rotation_angle_deg(fit.rotation, R_t)))
                 if expr_frozen:
-                    d = np.abs(obs[0].blendshapes[expr_frozen] - own_bs[expr_frozen])
+                    d = np.abs(obs[0].blendshapes[expr_frozen] - ref_bs[expr_frozen])
                     expr_drift.append(float(d.mean()))
                     expr_abs.append(float(d.max()))
             else:
                 res.lost += 1
-            if base_obs and base_fit is not None:
+            if base_obs:
                 lm0 = base_obs[0].landmarks
                 if kp_t is not None:
                     base.kp.append(100.0 * float(np.linalg.norm(lm0[:468, :2] - kp_t, axis=1).mean()) / fs)
                 base.expr.append(float(np.abs(base_obs[0].blendshapes - bs_t).mean()))
                 base.pose.append(float(rotation_angle_deg(base_fit.rotation, R_t)))
+            else:
+                base.lost += 1
             if progress is not None and i % 10 == 0:
                 progress(Progress(i + 1, F, "evaluating"))
     nan = float("nan")

@@ -18,7 +18,19 @@ class DeviceChoice(enum.Enum):
     MPS = "mps"
 
 
+def _cuda_possible() -> bool:
+    """Cheap pre-check (no torch import): on Linux CUDA needs an NVIDIA device node."""
+    import os
+    import sys
+
+    if "torch" in sys.modules or not sys.platform.startswith("linux"):
+        return True
+    return os.path.exists("/dev/nvidiactl") or os.path.exists("/dev/nvidia0")
+
+
 def _cuda_available() -> bool:
+    if not _cuda_possible():
+        return False
     try:
         import torch
     except ImportError:  # pragma: no cover
@@ -27,6 +39,10 @@ def _cuda_available() -> bool:
 
 
 def _mps_available() -> bool:
+    import sys
+
+    if sys.platform != "darwin":
+        return False
     try:
         import torch
     except ImportError:  # pragma: no cover

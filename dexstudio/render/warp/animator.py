@@ -23,7 +23,7 @@ from dexstudio.core.motion import ExpressionModel
 from dexstudio.core.rotation import euler_to_matrix, matrix_to_euler
 from dexstudio.motion import landmark_sets as ls
 from dexstudio.motion.face_model import CanonicalFace, load_canonical_face
-from dexstudio.motion.pose import PoseFit, PoseWeights, camera_to_image, image_to_camera, solve_pose
+from dexstudio.motion.pose import PoseFit, PoseWeights, camera_to_image, image_to_camera, solve_pose, umeyama
 from dexstudio.render.base import Animator, FrameMotion, SourceOptions, SourceState
 from dexstudio.render.source_cache import image_content_hash
 from dexstudio.render.warp import eyes as eyes_mod
@@ -51,7 +51,7 @@ class WarpSettings:
         device: "cpu" (cv2.remap) or a torch device for grid_sample.
     """
 
-    tps_grid: int = 64
+    tps_grid: int = 40
     eyes: bool = True
     mouth: bool = True
     device: str = "cpu"
@@ -266,6 +266,7 @@ class WarpAnimator(Animator):
                         expression_model.detail_basis.shape[0], -1)).reshape(-1, 3) * k
             gen = C[:468] - p.canonical[:468]
             C[:468] = p.canonical[:468] + (1 - a) * gen + a * take
+        C = self._remove_rigid(C, p.canonical)
         R = euler_to_matrix(*motion.euler)
         s = p.pose.scale * motion.scale / max(own.scale, 1e-6)
         c = p.pose.center_px + (np.asarray(motion.translation) - np.asarray(own.translation)) * p.face_size_px
@@ -273,6 +274,19 @@ class WarpAnimator(Animator):
         ring = _project(p.ring_canonical, R, s, c)[:, :2]
         ring = p.ring_source + (ring - p.ring_source) * p.ring_rigidity[:, None]
         return P, ring
+
+    def _remove_rigid(self, C: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        """Take out the rigid part of an expression displacement.
+
+        The pose is defined by the weighted Procrustes fit over MediaPipe's 33 stable
+        points; an expression offset (the fitted basis, a take's residual) can carry a
+        small rotation/scale of those points (pose-fit noise correlated with expression).
+        Re-aligning them onto the source's canonical shape makes the rendered head pose
+        exactly the requested one: expression edits never move the head.
+        """
+        ids = self.face.procrustes_ids
+        R, s, t = umeyama(C[ids], ref[ids], self.face.procrustes_weights.astype(np.float64))
+        return s * C @ R.T + t
 
     def render_frame(self, state: SourceState, motion: FrameMotion,
                      expression_model: Optional[ExpressionModel] = None) -> WarpFrame:
