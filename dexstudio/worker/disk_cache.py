@@ -62,15 +62,21 @@ class DiskCacheStats:
     evicted: int
 
 
-def encode_entry(array: np.ndarray) -> bytes:
-    """Serialise an array to the entry format (header + payload)."""
+def _entry_parts(array: np.ndarray) -> tuple[bytes, memoryview]:
+    """(magic + header, payload view) of an entry, without copying the payload."""
     a = np.ascontiguousarray(array)
     payload = memoryview(a).cast("B") if a.size else memoryview(b"")
     dt = a.dtype.str.encode("ascii")
     header = (struct.pack("<B", len(dt)) + dt + struct.pack("<B", a.ndim)
               + struct.pack(f"<{a.ndim}Q", *a.shape)
               + struct.pack("<QI", len(payload), zlib.crc32(payload) & 0xFFFFFFFF))
-    return MAGIC + struct.pack("<I", len(header)) + header + bytes(payload)
+    return MAGIC + struct.pack("<I", len(header)) + header, payload
+
+
+def encode_entry(array: np.ndarray) -> bytes:
+    """Serialise an array to the entry format (header + payload)."""
+    head, payload = _entry_parts(array)
+    return head + bytes(payload)
 
 
 class CorruptEntry(ValueError):
@@ -225,15 +231,17 @@ class DiskCache:
         """
         if not self.capacity:
             return False
-        data = encode_entry(array)
-        if len(data) > self.capacity:
+        head, payload = _entry_parts(array)
+        size = len(head) + len(payload)
+        if size > self.capacity:
             return False
         path = self.path_for(key)
         tmp = path.parent / f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(tmp, "wb") as f:
-                f.write(data)
+                f.write(head)
+                f.write(payload)
             os.replace(tmp, path)
         except OSError as exc:
             _unlink(tmp)
@@ -243,8 +251,8 @@ class DiskCache:
         now = time.time_ns()
         with self._lock:
             old = self._index.get(key)
-            self._total += len(data) - (old[0] if old else 0)
-            self._index[key] = (len(data), now)
+            self._total += size - (old[0] if old else 0)
+            self._index[key] = (size, now)
             self._puts_since_scan += 1
             stale = (self._puts_since_scan >= self.rescan_every
                      or time.monotonic() - self._last_scan > self.rescan_s)
