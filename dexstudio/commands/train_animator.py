@@ -27,6 +27,9 @@ def register_train(train_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--window", type=int, help="frames per window in stage 2 (default 8)")
     p.add_argument("--init-from", dest="init_from", help="DeX checkpoint to start from (stage 1 for stage 2)")
     p.add_argument("--vae", dest="vae_path", help="diffusers AutoencoderKL folder to use (e.g. SD-1.5's vae)")
+    p.add_argument("--init-sd15", dest="sd15_path",
+                   help="local diffusers Stable Diffusion 1.5 folder: its UNet (and VAE) weights initialise "
+                        "both UNets (full-size training; nothing is downloaded)")
     p.set_defaults(func=run)
 
 
@@ -42,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         cfg = AnimatorTrainConfig(model=DexConfig.tiny() if args.preset == "tiny" else DexConfig.sd15())
     cfg = cfg.replace_train(**train_overrides(args))
-    extra = {k: getattr(args, k) for k in ("stage", "window", "init_from", "vae_path") if getattr(args, k)}
+    extra = {k: getattr(args, k) for k in ("stage", "window", "init_from", "vae_path", "sd15_path") if getattr(args, k)}
     cfg = dataclasses.replace(cfg, **extra)
     report = progress_printer(args.quiet)
     motion = load_motion_net(args.motion)

@@ -85,6 +85,9 @@ def _attend(attn: nn.Module, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
             bias: Optional[torch.Tensor] = None) -> torch.Tensor:
     """(B, Nq, C) x (B, Nk, C) -> (B, Nq, C) multi-head attention (no output projection)."""
     b, n, _ = q.shape
+    k, v = k.to(q.dtype), v.to(q.dtype)
+    if bias is not None:
+        bias = bias.to(q.dtype)  # under autocast q may be fp16 while the mask was built in fp32
     out = F.scaled_dot_product_attention(_heads(attn, q), _heads(attn, k), _heads(attn, v), attn_mask=bias)
     return out.transpose(1, 2).reshape(b, n, -1)
 

@@ -51,6 +51,9 @@ class AnimatorTrainConfig:
         p_drop_ref, p_drop_motion: condition dropout probabilities (null conditions).
         init_from: a DeX checkpoint to start from (e.g. stage 1 for stage 2).
         vae_path: a diffusers ``AutoencoderKL`` folder (e.g. SD-1.5's ``vae``) to load.
+        sd15_path: a local diffusers SD-1.5 folder whose UNet (and VAE) weights initialise
+            both UNets (:func:`dexstudio.render.dex.sd_init.init_from_sd15`); ignored when
+            ``init_from`` is set or a run resumes (the checkpoint then holds the weights).
     """
 
     model: DexConfig = field(default_factory=DexConfig)
@@ -61,6 +64,7 @@ class AnimatorTrainConfig:
     p_drop_motion: float = 0.1
     init_from: str = ""
     vae_path: str = ""
+    sd15_path: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return _to_jsonable(self)
@@ -143,6 +147,10 @@ class AnimatorTrainer(Trainer):
         self.model = DexModel(config.model)
         if config.init_from:
             self.model.load_state_dict(from_pretrained(config.init_from).state_dict())
+        elif config.sd15_path:
+            from dexstudio.render.dex.sd_init import init_from_sd15
+
+            init_from_sd15(self.model, config.sd15_path)
         if config.vae_path:
             self._load_vae(Path(config.vae_path))
         self.model.to(self.device)
