@@ -60,7 +60,6 @@ def _run(args: argparse.Namespace) -> int:
     with MediaPipeTracker(settings.model_path, settings.max_faces, settings.min_confidence) as tracker, \
             tempfile.TemporaryDirectory(prefix="dexstudio-bench-") as tmp:
         blank = np.zeros((info.height, info.width, 3), np.uint8)
-        tracker.set_video_faces(1)
         tracker.detect_image(blank)  # warm-up: load both models outside the timing
         tracker.track_frame(blank, 0)
         timed = _Timed(_looped(video, repeats) if repeats > 1 else iter_frames_prefetched(video))

@@ -19,11 +19,12 @@ from dexstudio.motion.face_select import FaceRule
 class TextProgressBar:
     """A one-line progress bar on a text stream (stderr), redrawn in place."""
 
-    def __init__(self, stream: TextIO = sys.stderr, width: int = 30) -> None:
-        self.stream = stream
+    def __init__(self, stream: TextIO | None = None, width: int = 30) -> None:
+        self.stream = stream if stream is not None else sys.stderr
         self.width = width
         self._t0 = time.perf_counter()
         self._last = 0.0
+        self._drawn = False
 
     def __call__(self, p: Progress) -> None:
         now = time.perf_counter()
@@ -39,10 +40,14 @@ class TextProgressBar:
                     f"{p.done}/{p.total} {rate:6.1f}/s")
         self.stream.write("\r" + line)
         self.stream.flush()
+        self._drawn = True
 
     def finish(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
+        """End the bar's line (if one was drawn)."""
+        if self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = False
 
 
 def add_face_arguments(p: argparse.ArgumentParser) -> None:
@@ -70,11 +75,13 @@ def _run(args: argparse.Namespace) -> int:
         raise MotionFileError(f"cannot write motion as {out.suffix or 'a file without suffix'}: {out}",
                               "use -o NAME.json (DeX Studio motion) or -o NAME.csv (Live Link Face)")
     bar = TextProgressBar()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", TruncatedVideoWarning)
-        result = run_extraction(args.video, settings_from_args(args), progress=bar,
-                                cancel=CancelToken(), cache=not args.no_cache)
-    bar.finish()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TruncatedVideoWarning)
+            result = run_extraction(args.video, settings_from_args(args), progress=bar,
+                                    cancel=CancelToken(), cache=not args.no_cache)
+    finally:
+        bar.finish()
     for w in caught:
         print(f"dexstudio: warning: {w.message}", file=sys.stderr)
     save_motion(out, result.track)

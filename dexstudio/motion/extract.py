@@ -69,10 +69,9 @@ class ExtractSettings:
         face_index: 0-based face, left to right, in the first frame with faces.
         face_box: (x0, y0, x1, y1) pixels; the face overlapping it in the first frame.
         min_confidence: tracker detection/presence threshold.
-        max_faces: the most faces looked for when choosing. Tracking then follows as
-            many faces as the first frame with faces showed (a person entering later is
-            ignored by the follower; with one face tracked, MediaPipe does not look for
-            others, which keeps it fast).
+        max_faces: the most faces the tracker reports per frame (>= 2: MediaPipe then
+            keeps detecting, which steadies the landmarks; a person entering later is
+            seen and ignored by the follower).
         pose_weights: landmarks driving the pose fit.
         n_detail: detail latent dims (the channel set has 16).
         ridge: ridge penalty of the blend-basis fit.
@@ -233,18 +232,20 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker,
                 cancel.raise_if_cancelled()
             ts = max(last_ts + 1, base_ts + index * 1000 * rate.den // rate.num)
             last_ts = ts
-            obs = None
-            if not follower.started:
-                # choose among all faces of a still-image detection, then let VIDEO-mode
-                # tracking follow as many faces as there are (detector cost only then)
-                seen = tracker.detect_image(rgb)
-                if seen:
-                    follower.start(choose_face(seen, (width, height), settings.face_rule,
-                                               settings.face_index, settings.face_box))
-                    tracker.set_video_faces(len(seen))
-            if follower.started:
-                obs = follower.follow(tracker.track_frame(rgb, ts))
+            # VIDEO mode looking for up to max_faces: while fewer are present MediaPipe
+            # re-runs its detector every frame, which costs ~3 ms but gives much steadier
+            # landmarks than pure tracking (measured on liveportrait_d10: expression
+            # reconstruction max error 0.8% vs 1.7% of the face size)
+            faces = tracker.track_frame(rgb, ts)
             del rgb
+            obs = None
+            if faces:
+                if not follower.started:
+                    obs = choose_face(faces, (width, height), settings.face_rule,
+                                      settings.face_index, settings.face_box)
+                    follower.start(obs)
+                else:
+                    obs = follower.follow(faces)
             if obs is not None and obs.score >= settings.min_confidence:
                 fit = solve_pose(obs.landmarks, face, settings.pose_weights)
                 size = fit.face_size_px(face)
