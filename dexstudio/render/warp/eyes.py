@@ -94,7 +94,8 @@ def lid_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
     # a closing lid shows the skin that was folded under the crease: sample mostly near
     # the crease (power curve) instead of stretching the dark lid shadow
     gamma = np.clip(span_t * k / span_s, 1.0, 3.0)
-    r = np.clip((v - c_t) / span_t, 0.0, 1.0) ** gamma
+    r = (v - c_t) / span_t
+    r = np.where((r > 0) & (r < 1), np.clip(r, 0, 1) ** gamma, r)  # linear outside the band
     vs = np.where(in_band, (v - m_t) * k + m_s, c_s + r * span_s)
     p = as_ + np.outer(u * ws, es) + np.outer(vs, ns)
     return p[:, 0].astype(np.float32), p[:, 1].astype(np.float32)

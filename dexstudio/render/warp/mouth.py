@@ -139,9 +139,11 @@ def mouth_map(xs: np.ndarray, ys: np.ndarray, source: np.ndarray,
     k = ws / wt
     upper = v < 0.5 * (up_t + lo_t)
     vs = np.where(upper, (v - up_t) * k + up_s, (v - lo_t) * k + lo_s)
-    margin = 0.6
-    cavity = np.where(upper, vs > lo_s - margin, vs < up_s + margin) | (lo_s - up_s < 2 * margin)
-    vs = np.clip(vs, up_s, np.maximum(lo_s, up_s))
+    # cavity: the opening grew here and the sample falls beyond the source's own opening
+    grow = (lo_t - up_t) * k - (lo_s - up_s)
+    beyond = np.where(upper, vs >= lo_s, vs <= up_s)
+    cavity = beyond & (grow > 0.5)
+    vs = np.where(cavity, np.clip(vs, up_s, np.maximum(lo_s, up_s)), vs)
     p = as_ + np.outer(u * ws, es) + np.outer(vs, ns)
     return p[:, 0].astype(np.float32), p[:, 1].astype(np.float32), cavity
 

@@ -1,0 +1,102 @@
+"""The warp animator on the bundled sample portrait (real tracker, no media needed)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from dexstudio.core.channels import ARKIT_NAMES
+from dexstudio.core.errors import NoFaceError
+from dexstudio.render.base import FrameMotion, SourceOptions
+
+
+def _with(own: FrameMotion, **bs: float) -> FrameMotion:
+    b = list(own.blendshapes)
+    for k, v in bs.items():
+        b[ARKIT_NAMES.index(k)] = v
+    return replace(own, blendshapes=tuple(b))
+
+
+def test_own_motion_renders_the_source(warp_animator, sample_state) -> None:
+    out = warp_animator.render(sample_state, sample_state.own_motion)
+    crop = sample_state.payload.crop
+    assert out.shape == crop.shape == (512, 512, 3) and out.dtype == np.uint8
+    assert np.abs(out.astype(int) - crop).mean() < 0.5
+
+
+def test_yaw_turns_the_nose_toward_image_right(warp_animator, sample_state) -> None:
+    own = sample_state.own_motion
+    P0, _ = warp_animator.target_points(sample_state, own)
+    P1, _ = warp_animator.target_points(sample_state, replace(own, euler=(own.euler[0] + 20, *own.euler[1:])))
+    assert P1[1, 0] - P0[1, 0] > 5.0  # nose tip (1) moves right
+    out = warp_animator.render(sample_state, replace(own, euler=(own.euler[0] + 20, *own.euler[1:])))
+    assert np.abs(out.astype(int) - sample_state.payload.crop).mean() > 2.0
+    # image corners stay (the outer field is anchored at the crop border)
+    assert np.abs(out[:4, :4].astype(int) - sample_state.payload.crop[:4, :4]).max() <= 2
+
+
+def test_expression_channels_are_seen_by_the_tracker(warp_animator, sample_state) -> None:
+    from dexstudio.motion.tracker import MediaPipeTracker
+
+    own = sample_state.own_motion
+    with MediaPipeTracker(max_faces=1) as tr:
+        base = tr.detect_image(sample_state.payload.crop)[0].blendshapes
+        blink = warp_animator.render(sample_state, _with(own, eyeBlinkLeft=1.0, eyeBlinkRight=1.0))
+        jaw = warp_animator.render(sample_state, _with(own, jawOpen=0.8))
+        b = tr.detect_image(blink)[0].blendshapes
+        j = tr.detect_image(jaw)[0].blendshapes
+    i_bl, i_br, i_j = (ARKIT_NAMES.index(n) for n in ("eyeBlinkLeft", "eyeBlinkRight", "jawOpen"))
+    assert b[i_bl] > base[i_bl] + 0.3 and b[i_br] > base[i_br] + 0.3
+    assert j[i_j] > base[i_j] + 0.25
+
+
+def test_render_frame_returns_map_and_mouth(warp_animator, sample_state) -> None:
+    fr = warp_animator.render_frame(sample_state, _with(sample_state.own_motion, jawOpen=0.9))
+    assert fr.map.shape == (512, 512, 2) and fr.map.dtype == np.float32
+    assert fr.mouth is not None  # the closed-lip source needs a painted cavity
+    assert fr.target.shape == (478, 3)
+
+
+def test_no_face_is_a_typed_error(warp_animator) -> None:
+    with pytest.raises(NoFaceError) as e:
+        warp_animator.prepare(np.full((256, 256, 3), 120, np.uint8))
+    assert "no face" in str(e.value)
+
+
+def test_several_faces_by_index(warp_animator, sample_portrait) -> None:
+    from dexstudio.io.image import load_image
+
+    img = load_image(sample_portrait)
+    two = np.concatenate([img, img[:, ::-1]], axis=1)
+    left = warp_animator.prepare(two, SourceOptions(face_index=0, crop_size=256))
+    right = warp_animator.prepare(two, SourceOptions(face_index=1, crop_size=256))
+    assert left.payload.box.x0 + left.payload.box.side / 2 < 512 < right.payload.box.x0 + right.payload.box.side / 2
+    with pytest.raises(NoFaceError) as e:
+        warp_animator.prepare(two, SourceOptions(face_index=2))
+    assert "2 face" in str(e.value) and "0 to 1" in str(e.value)
+
+
+def test_crop_size_is_honoured(warp_animator, sample_portrait) -> None:
+    from dexstudio.io.image import load_image
+
+    st = warp_animator.prepare(load_image(sample_portrait), SourceOptions(crop_size=256))
+    assert warp_animator.render(st, st.own_motion).shape == (256, 256, 3)
+
+
+def test_detail_residual_of_a_take_moves_points(warp_animator, sample_state) -> None:
+    from dexstudio.core.motion import ExpressionModel
+
+    rng = np.random.default_rng(0)
+    model = ExpressionModel(mean_shape=np.zeros((468, 3), np.float32),
+                            blend_basis=np.zeros((52, 468, 3), np.float32),
+                            detail_basis=(rng.normal(size=(16, 468, 3)) * 0.05).astype(np.float32),
+                            face_size=17.67)
+    own = sample_state.own_motion
+    m = replace(own, detail=(1.0,) + (0.0,) * 15, detail_weight=1.0)
+    P0, _ = warp_animator.target_points(sample_state, own, model)
+    P1, _ = warp_animator.target_points(sample_state, m, model)
+    P2, _ = warp_animator.target_points(sample_state, replace(m, detail_weight=0.0), model)
+    assert np.abs(P1 - P0).max() > 0.2
+    assert np.abs(P2 - P0).max() < 1e-6

@@ -1,0 +1,106 @@
+"""Mouth interior and eyes on synthetic landmarks (no tracker)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dexstudio.motion import landmark_sets as ls
+from dexstudio.render.warp import eyes, mouth
+
+
+def _face_points() -> np.ndarray:
+    """(478, 3) plausible landmarks: the canonical face projected frontally at ~12 px/cm."""
+    from dexstudio.motion.face_model import load_canonical_face
+
+    v = load_canonical_face().vertices.astype(np.float64)
+    pts = np.zeros((478, 3))
+    pts[:468, 0] = 256 + 12 * v[:, 0]
+    pts[:468, 1] = 256 - 12 * v[:, 1]
+    pts[:468, 2] = -12 * v[:, 2]
+    for c, ring, contour in ((ls.RIGHT_IRIS_CENTER, ls.RIGHT_IRIS, ls.RIGHT_EYE),
+                             (ls.LEFT_IRIS_CENTER, ls.LEFT_IRIS, ls.LEFT_EYE)):
+        ctr = pts[list(contour)].mean(0)
+        pts[c] = ctr
+        for k, i in enumerate(ring):
+            a = k * np.pi / 2
+            pts[i] = ctr + [6 * np.cos(a), 6 * np.sin(a), 0]
+    return pts
+
+
+def _open_mouth(pts: np.ndarray, px: float) -> np.ndarray:
+    out = pts.copy()
+    lower = (95, 88, 178, 87, 14, 317, 402, 318, 324)
+    out[list(lower), 1] += px
+    return out
+
+
+def test_mouth_same_shape_maps_to_itself_without_cavity() -> None:
+    src = _open_mouth(_face_points(), 10.0)
+    poly = src[list(ls.LIPS_INNER), :2]
+    ys, xs = np.mgrid[int(poly[:, 1].min()):int(poly[:, 1].max()), int(poly[:, 0].min()):int(poly[:, 0].max())]
+    xs, ys = xs.ravel().astype(np.float32), ys.ravel().astype(np.float32)
+    sx, sy, cav = mouth.mouth_map(xs, ys, src, src)
+    inside = (sy > 0)
+    assert np.allclose(sx[inside], xs[inside], atol=0.6)
+    c = cav.reshape(-1)
+    mid = np.argmin(np.abs(xs - src[13, 0]) + np.abs(ys - 0.5 * (src[13, 1] + src[14, 1])))
+    assert not c[mid]
+
+
+def test_mouth_opening_wider_than_a_closed_source_is_cavity() -> None:
+    src = _face_points()  # canonical mouth: nearly closed
+    tgt = _open_mouth(src, 20.0)
+    x = np.array([tgt[13, 0]], np.float32)
+    y = np.array([0.5 * (tgt[13, 1] + tgt[14, 1])], np.float32)
+    _, _, cav = mouth.mouth_map(x, y, src, tgt)
+    assert cav.all()
+    look = mouth.MouthLook(gap=0.5, cavity_rgb=np.array([40, 10, 10], np.float32), teeth_rgb=None)
+    ys, xs = np.mgrid[int(y[0]) - 3:int(y[0]) + 3, int(x[0]) - 10:int(x[0]) + 10]
+    layer = mouth.cavity_layer(512, xs.ravel(), ys.ravel(), np.ones(xs.size, bool), tgt, look)
+    assert layer is not None
+    img = np.full((512, 512, 3), 200, np.uint8)
+    layer.apply(img)
+    assert img[int(y[0]), int(x[0])].max() < 100  # dark inside
+
+
+def test_upper_teeth_follow_the_upper_lip() -> None:
+    src = _open_mouth(_face_points(), 12.0)
+    tgt = _open_mouth(src, 10.0)  # lower lip drops 10 px more
+    # a pixel just under the upper lip samples the same place of the source
+    x = np.array([src[13, 0]], np.float32)
+    y = np.array([src[13, 1] + 2.0], np.float32)
+    sx, sy, cav = mouth.mouth_map(x, y, src, tgt)
+    assert abs(sy[0] - y[0]) < 0.8 and not cav[0]
+    # a pixel just above the new lower lip samples just above the source's lower lip
+    y2 = np.array([tgt[14, 1] - 2.0], np.float32)
+    sx2, sy2, cav2 = mouth.mouth_map(x, y2, src, tgt)
+    assert abs(sy2[0] - (src[14, 1] - 2.0)) < 0.8 and not cav2[0]
+
+
+def test_eyeball_and_lid_identity() -> None:
+    pts = _face_points()
+    S = 512
+    mask = eyes.eye_mask(pts, S)
+    for eye in (eyes.RIGHT, eyes.LEFT):
+        c = pts[list(eye.contour), :2].mean(0)
+        xs = np.array([c[0], c[0] + 2], np.float32)
+        ys = np.array([c[1], c[1] - 1], np.float32)
+        sx, sy, ok = eyes.eyeball_map(xs, ys, eye, pts, pts, mask)
+        assert ok.all() and np.allclose(sx, xs, atol=1e-3) and np.allclose(sy, ys, atol=1e-3)
+        lid = pts[list(eye.lid_margin), :2].mean(0) - [0, 2]
+        lx, ly = eyes.lid_map(np.array([lid[0]], np.float32), np.array([lid[1]], np.float32), eye, pts, pts)
+        assert abs(lx[0] - lid[0]) < 0.5 and abs(ly[0] - lid[1]) < 0.5
+
+
+def test_gaze_moves_the_iris_sample() -> None:
+    src = _face_points()
+    tgt = src.copy()
+    tgt[ls.LEFT_IRIS_CENTER, 0] += 4.0
+    for i in ls.LEFT_IRIS:
+        tgt[i, 0] += 4.0
+    mask = eyes.eye_mask(src, 512)
+    p = tgt[ls.LEFT_IRIS_CENTER, :2]
+    sx, sy, ok = eyes.eyeball_map(np.array([p[0]], np.float32), np.array([p[1]], np.float32),
+                                  eyes.LEFT, src, tgt, mask)
+    # the new iris centre shows the source's iris centre
+    assert ok[0] and abs(sx[0] - src[ls.LEFT_IRIS_CENTER, 0]) < 0.5

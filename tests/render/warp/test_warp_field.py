@@ -1,0 +1,75 @@
+"""Dense-map building blocks: thin-plate field, triangle affines, depth-ordered raster."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dexstudio.render.warp.warp_field import (
+    TpsField,
+    apply_affines,
+    identity_grid,
+    raster_triangle_ids,
+    triangle_affines,
+)
+
+
+def _controls(S: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    inner = rng.uniform(0.3 * S, 0.7 * S, size=(12, 2))
+    e = np.linspace(0, S - 1, 6)
+    border = np.array([[v, 0] for v in e] + [[v, S - 1] for v in e] + [[0, v] for v in e[1:-1]]
+                      + [[S - 1, v] for v in e[1:-1]], float)
+    return np.concatenate([inner, border])
+
+
+def test_zero_displacement_is_identity() -> None:
+    S = 128
+    tps = TpsField.build(_controls(S), S, n=16)
+    m = tps.backward_full(np.zeros((len(_controls(S)), 2), np.float32))
+    assert np.abs(m - identity_grid(S)).max() < 1e-3
+
+
+def test_backward_map_lands_on_moved_controls() -> None:
+    S = 256
+    c = _controls(S)
+    d = np.zeros((len(c), 2), np.float32)
+    d[:12] = [6.0, -4.0]  # inner controls move, border anchors stay
+    tps = TpsField.build(c, S, n=64)
+    m = tps.backward_full(d)
+    for p in c[:12]:
+        x, y = np.round(p + d[0]).astype(int)
+        assert np.allclose(m[y, x], [x - 6.0, y + 4.0], atol=0.8)
+    # the border does not move
+    assert np.abs(m[0] - identity_grid(S)[0]).max() < 0.5
+    assert np.abs(m[:, -1] - identity_grid(S)[:, -1]).max() < 0.5
+
+
+def test_triangle_affines_map_vertices() -> None:
+    tgt = np.array([[10, 10], [50, 12], [20, 60], [70, 70]], float)
+    src = tgt * 0.9 + [3, -2]
+    tri = np.array([[0, 1, 2], [1, 3, 2]])
+    A = triangle_affines(tgt, src, tri)
+    for k, t in enumerate(tri):
+        for v in t:
+            assert np.allclose(A[k] @ np.r_[tgt[v], 1.0], src[v], atol=1e-3)
+
+
+def test_raster_draws_nearest_triangle_last() -> None:
+    pts = np.array([[10, 10], [90, 10], [50, 90]], float)
+    verts = np.concatenate([pts, pts])
+    tri = np.array([[0, 1, 2], [3, 4, 5]])
+    depth_front_second = np.array([5, 5, 5, 1, 1, 1], float)  # smaller = nearer
+    ids = raster_triangle_ids(verts, depth_front_second, tri, (0, 0, 100, 100))
+    assert ids[40, 50] == 2
+    ids = raster_triangle_ids(verts, depth_front_second[::-1].copy(), tri, (0, 0, 100, 100))
+    assert ids[40, 50] == 1
+    assert ids[95, 5] == 0
+
+
+def test_apply_affines_identity() -> None:
+    tgt = np.array([[0, 0], [40, 0], [0, 40]], float)
+    A = triangle_affines(tgt, tgt, np.array([[0, 1, 2]]))
+    ids = raster_triangle_ids(tgt, np.zeros(3), np.array([[0, 1, 2]]), (0, 0, 41, 41))
+    mx, my = apply_affines(ids, A, (0, 0, 41, 41))
+    yy, xx = np.nonzero(ids)
+    assert np.allclose(mx[yy, xx], xx, atol=1e-3) and np.allclose(my[yy, xx], yy, atol=1e-3)
