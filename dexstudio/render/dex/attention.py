@@ -6,7 +6,7 @@
   and values are ``[x ; ref]``: the block's own tokens concatenated with the reference
   tokens of the same block (reference attention). It also adds pose branch 2: the
   reference tokens lifted to 3D, warped by the source-to-target transform, projected
-  back and passed through a zero-initialised conv, added to the block's residual stream.
+  back and passed through a zero-initialised conv (``pose.warp_kernel``), added to the block's residual stream.
 * :class:`DexCrossAttnProcessor` (``attn2``): cross-attention to the appearance tokens
   plus, in the denoising UNet, an *extra* decoupled cross-attention to the 32 expression
   tokens with its own key/value projections (the IP-Adapter pattern).
@@ -126,13 +126,13 @@ class ReferenceAttnProcessor(nn.Module):
     Shapes: x (B, N, c) with N = h*h; ref = bank[name][ref_index] (B, N, c).
     ``out = attn(q=x, k/v=[x ; ref], ref masked where keep_ref = 0)
     + keep_ref * keep_motion * tokens(conv(project(warp(lift(ref), R, t, s))))`` where lift
-    gives (B, 2c/h, h/2, h, h) and the conv (c -> c, 3x3) starts at zero.
+    gives (B, 2c/h, h/2, h, h) and the conv (c -> c, k x k) starts at zero.
     """
 
-    def __init__(self, name: str, channels: int) -> None:
+    def __init__(self, name: str, channels: int, kernel: int = 1) -> None:
         super().__init__()
         self.name = name
-        self.warp_conv = nn.Conv2d(channels, channels, 3, padding=1)
+        self.warp_conv = nn.Conv2d(channels, channels, kernel, padding=kernel // 2)
         nn.init.zeros_(self.warp_conv.weight)
         nn.init.zeros_(self.warp_conv.bias)
 

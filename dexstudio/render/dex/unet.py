@@ -130,7 +130,7 @@ class DexUNet(nn.Module):
                 if self.role is UNetRole.REFERENCE:
                     mod.set_processor(ReferenceWriteProcessor(name))
                 else:
-                    mod.set_processor(ReferenceAttnProcessor(name, mod.to_q.in_features))
+                    mod.set_processor(ReferenceAttnProcessor(name, mod.to_q.in_features, config.pose.warp_kernel))
             elif name.endswith("attn2"):
                 expr = config.expression.token_dim if self.role is UNetRole.DENOISING else 0
                 mod.set_processor(DexCrossAttnProcessor(mod.to_q.out_features, expr))
