@@ -52,8 +52,8 @@ from dexstudio.motion.expression import (
 )
 from dexstudio.motion.face_model import CanonicalFace, load_canonical_face
 from dexstudio.motion.face_select import Box, FaceFollower, FaceRule, choose_face
-from dexstudio.motion.pose import PoseWeights, solve_pose
-from dexstudio.motion.tracker import FaceTracker, MediaPipeTracker
+from dexstudio.motion.pose import PoseFit, PoseWeights, solve_pose, solve_pose_2d
+from dexstudio.motion.tracker import FaceObservation, FaceTracker, MediaPipeTracker
 
 #: bump when the extraction output changes (invalidates caches).
 EXTRACT_VERSION = 1
@@ -247,13 +247,13 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker,
                 else:
                     obs = follower.follow(faces)
             if obs is not None and obs.score >= settings.min_confidence:
-                fit = solve_pose(obs.landmarks, face, settings.pose_weights)
+                fit, lm2d_row = _fit_observation(obs, face, settings.pose_weights)
                 size = fit.face_size_px(face)
                 ref_size = ref_size or size
                 cols.append(True, matrix_to_quaternion(fit.rotation), fit.center_px, size, obs.blendshapes)
                 acc.add(obs.blendshapes, fit.canonical_landmarks)
                 row[: ls.N_MESH * 3] = fit.canonical_landmarks.reshape(-1)
-                row[ls.N_MESH * 3:] = obs.landmarks[:_N2D, :2].reshape(-1)
+                row[ls.N_MESH * 3:] = lm2d_row.reshape(-1)
             else:
                 cols.append(False, zero_quat, np.zeros(2), 0.0, np.zeros(N_BLENDSHAPES, np.float32))
                 row[:] = np.nan
@@ -319,6 +319,27 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker,
         seconds=time.perf_counter() - t0, cache_hit=False,
         recon_max_rel=float(err.max()), recon_mean_rel=float(err.mean()))
     return track, report
+
+
+def _fit_observation(obs: FaceObservation, face: CanonicalFace,
+                     weights: PoseWeights) -> tuple[PoseFit, np.ndarray]:
+    """Pose of one observation + its (478, 2) overlay landmarks.
+
+    MediaPipe-style observations (>= 468 points) get the 3D fit and their pose-free
+    landmarks; 68-point (iBUG layout) observations get the 2D fit against
+    ``landmark_sets.IBUG68_TO_MESH`` with the neutral canonical shape (their expression
+    channels stay neutral) and overlay points at the mapped mesh indices (NaN elsewhere).
+    """
+    n = obs.landmarks.shape[0]
+    if n >= ls.N_MESH:
+        lm2d = np.full((_N2D, 2), np.nan, np.float32)
+        lm2d[: min(n, _N2D)] = obs.landmarks[:_N2D, :2]
+        return solve_pose(obs.landmarks, face, weights), lm2d
+    if n == len(ls.IBUG68_TO_MESH):
+        lm2d = np.full((_N2D, 2), np.nan, np.float32)
+        lm2d[list(ls.IBUG68_TO_MESH)] = obs.landmarks[:, :2]
+        return solve_pose_2d(obs.landmarks, face, ls.IBUG68_TO_MESH), lm2d
+    raise ValueError(f"unsupported landmark layout with {n} points (need 478/468 or 68)")
 
 
 def cache_key(video_hash: str, tracker_key: str, settings: ExtractSettings) -> str:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -161,3 +162,38 @@ def project(face: CanonicalFace, rotation: np.ndarray, scale: float, center_px: 
     V = face.vertices.astype(np.float64) if vertices is None else np.asarray(vertices, np.float64)
     t = np.array([center_px[0], -center_px[1], 0.0])
     return camera_to_image(scale * V @ np.asarray(rotation).T + t)
+
+
+def solve_pose_2d(points_px: np.ndarray, face: CanonicalFace, mesh_ids: Sequence[int]) -> PoseFit:
+    """Head pose from 2D landmarks only (e.g. a 68-point tracker), orthographic.
+
+    Fits ``x_img = s * (R V)[:2] + t`` (image y flipped to camera Y) by a least-squares
+    affine camera ``A (2, 3)`` followed by its nearest scaled rotation (rows
+    orthonormalised, third row = cross product). Exact for noise-free orthographic
+    projections.
+
+    Args:
+        points_px: (N, 2+) image points (x right, y down), pixels.
+        face: the canonical face.
+        mesh_ids: (N,) canonical vertex index of each point (e.g.
+            ``landmark_sets.IBUG68_TO_MESH``).
+    Returns:
+        a :class:`PoseFit`; ``canonical_landmarks`` is the canonical mesh itself (2D
+        points carry no pose-free 3D shape) and ``rms_error`` is in canonical units.
+    """
+    P = np.asarray(points_px, np.float64)[:, :2] * np.array([1.0, -1.0])
+    V = face.vertices.astype(np.float64)[np.asarray(mesh_ids)]
+    mu_p, mu_v = P.mean(0), V.mean(0)
+    X = V - mu_v
+    A = np.linalg.lstsq(X, P - mu_p, rcond=None)[0].T  # (2, 3)
+    # nearest s * [r1; r2] with orthonormal rows (polar decomposition of A)
+    U, S, Vt = np.linalg.svd(A, full_matrices=False)
+    s = float(S.mean())
+    R2 = U @ Vt  # (2, 3) orthonormal rows
+    R = np.vstack([R2, np.cross(R2[0], R2[1])])
+    t2 = mu_p - s * R2 @ mu_v
+    res = np.linalg.norm((P - t2) / s - (V @ R2.T), axis=1)
+    return PoseFit(
+        rotation=R, euler=matrix_to_euler(R), scale=s, center_px=np.array([t2[0], -t2[1]]),
+        translation_cam=np.array([t2[0], t2[1], 0.0]),
+        canonical_landmarks=face.vertices.copy(), rms_error=float(np.sqrt((res**2).mean())))
