@@ -56,6 +56,10 @@ def _run(args: argparse.Namespace) -> int:
         clip_s = info.n_frames / info.rate.fps
         repeats = max(1, math.ceil(args.loop_minutes * 60 / clip_s))
     settings = settings_from_args(args)
+    if args.no_landmarks:
+        from dataclasses import replace
+
+        settings = replace(settings, keep_landmarks_2d=False)
     rss0 = _peak_rss_mb()
     with MediaPipeTracker(settings.model_path, settings.max_faces, settings.min_confidence) as tracker, \
             tempfile.TemporaryDirectory(prefix="dexstudio-bench-") as tmp:
@@ -91,5 +95,8 @@ def register_bench(bench_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--loop-minutes", type=float, default=0.0, metavar="M",
                    help="feed the clip repeatedly until M minutes of video were tracked "
                         "(shows that memory does not grow with length)")
+    p.add_argument("--no-landmarks", action="store_true",
+                   help="do not keep the (F, 478, 2) overlay landmarks in the track "
+                        "(3.7 KiB per frame), to measure the pipeline's own memory")
     add_face_arguments(p)
     p.set_defaults(func=_run)

@@ -14,6 +14,7 @@ from dexstudio.io.motion_files import MotionFileError, save_motion
 from dexstudio.io.video_reader import TruncatedVideoWarning
 from dexstudio.motion.extract import ExtractSettings, run_extraction
 from dexstudio.motion.face_select import FaceRule
+from dexstudio.motion.smoothing import SmoothSettings, smooth_track
 
 
 class TextProgressBar:
@@ -84,7 +85,10 @@ def _run(args: argparse.Namespace) -> int:
         bar.finish()
     for w in caught:
         print(f"dexstudio: warning: {w.message}", file=sys.stderr)
-    save_motion(out, result.track)
+    track = result.track
+    if args.smooth is not None:
+        track = smooth_track(track, SmoothSettings(*args.smooth))
+    save_motion(out, track)
     r = result.report
     lost = f"{r.n_lost} ({100 * r.lost_fraction:.1f}%)"
     if r.lost_ranges:
@@ -106,6 +110,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("video", help="the driving video")
     p.add_argument("-o", "--output", required=True, help="motion.json or motion.csv")
     add_face_arguments(p)
+    p.add_argument("--smooth", nargs="*", type=float, default=None, metavar="X",
+                   help="One-Euro smoothing of the written channels: --smooth [MIN_CUTOFF_HZ "
+                        "[BETA]] (default 1.5 0.05); without it the raw values are written")
     p.add_argument("--no-cache", action="store_true",
                    help="ignore and do not write the extraction cache")
     p.set_defaults(func=_run)

@@ -182,3 +182,13 @@ def test_binary_file_as_csv(tmp_path):
     p.write_bytes(bytes(range(256)) * 4)
     with pytest.raises(MotionFileError):
         load_llf_csv(p)
+
+
+def test_cache_dir_env_override(tmp_path, monkeypatch):
+    from dexstudio.io import cache_dirs
+
+    monkeypatch.setenv(cache_dirs.CACHE_ENV_VAR, str(tmp_path / "c"))
+    assert cache_dirs.user_cache_dir() == tmp_path / "c"
+    assert cache_dirs.cache_subdir("motion").is_dir()
+    monkeypatch.delenv(cache_dirs.CACHE_ENV_VAR)
+    assert "dexstudio" in str(cache_dirs.user_cache_dir())

@@ -1,4 +1,4 @@
-"""Face choice rules and frame-to-frame following (synthetic observations)."""
+"""Face choice rules, frame-to-frame following and optional smoothing (synthetic data)."""
 
 from __future__ import annotations
 
@@ -56,3 +56,24 @@ def test_follower_ignores_a_new_face_and_survives_gaps():
     back = face(130, 110, 230, 210)
     assert f.follow([newcomer, back]) is back
     assert f.follow([face(120, 110, 420, 410)]) is None  # size jumped x3: another face
+
+
+def test_smooth_track_is_a_parameter_not_baked_in():
+    from dexstudio.core.motion import MotionTrack
+    from dexstudio.core.rotation import euler_to_matrix, matrix_to_quaternion
+    from dexstudio.core.timebase import FrameRate
+    from dexstudio.motion.smoothing import SmoothSettings, smooth_track
+
+    rng = np.random.default_rng(0)
+    F = 120
+    euler = np.stack([10 * np.sin(np.linspace(0, 3, F)), np.zeros(F), np.zeros(F)], 1)
+    noisy = euler + rng.normal(0, 1.0, (F, 3))
+    R = euler_to_matrix(noisy[:, 0], noisy[:, 1], noisy[:, 2])
+    t = MotionTrack(rate=FrameRate(30), quaternion=matrix_to_quaternion(R), euler=noisy,
+                    translation=np.zeros((F, 2)), scale=np.ones(F),
+                    blendshapes=rng.uniform(0, 1, (F, 52)).astype(np.float32),
+                    detail=np.zeros((F, 16), np.float32), valid=np.ones(F, bool))
+    s = smooth_track(t, SmoothSettings(min_cutoff=1.0, beta=0.0))
+    assert np.abs(s.euler - euler)[10:].mean() < np.abs(noisy - euler)[10:].mean()
+    assert s.blendshapes.min() >= 0 and s.blendshapes.max() <= 1
+    np.testing.assert_array_equal(t.euler, noisy)  # raw values untouched
