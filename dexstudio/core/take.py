@@ -94,17 +94,20 @@ class Take:
 
     @classmethod
     def from_motion(cls, track: MotionTrack, name: str, start: int = 0,
-                    take_id: Optional[str] = None) -> "Take":
-        """Build a take from motion extraction output.
+                    take_id: Optional[str] = None, present: Optional[np.ndarray] = None) -> "Take":
+        """Build a take from motion extraction output (or an imported motion file).
 
         Args:
-            track: the extracted motion (F frames).
+            track: the motion (F frames).
             name: display name (and id unless ``take_id`` is given).
             start: project frame of the track's frame 0.
+            present: (C,) bool, channels the track really has (default: all); e.g. a
+                Live Link CSV has no translation, scale or detail.
         """
+        kw = {} if present is None else {"present": np.asarray(present, dtype=bool)}
         return cls(id=take_id or name, name=name, rate=track.rate, start=start,
                    values=track.channel_matrix().astype(np.float32), valid=np.asarray(track.valid, bool),
-                   expression_model=track.expression_model, source=track.source)
+                   expression_model=track.expression_model, source=track.source, **kw)
 
     def resampled(self, rate: FrameRate) -> "Take":
         """The take at another frame rate: row j takes the (linearly interpolated) value

@@ -252,3 +252,11 @@ def test_frames_argument_forms() -> None:
     assert doc.evaluate([1, 2, 3]).frames.tolist() == [1, 2, 3]
     with pytest.raises(ValueError):
         doc.evaluate([1.5])
+
+
+def test_closed_form_rotation_matches_core_rotation() -> None:
+    from dexstudio.core.evaluator import rotation_matrices
+    from dexstudio.core.rotation import euler_to_matrix
+
+    e = np.random.default_rng(0).uniform(-80, 80, (500, 3))
+    assert np.allclose(rotation_matrices(e), euler_to_matrix(e[:, 0], e[:, 1], e[:, 2]), atol=1e-12)
