@@ -271,7 +271,6 @@ class AnimatorTrainer(Trainer):
         gen = p.decode(lat)[0]
         rec = tensor_to_images(self.model.decode_latent(self.model.encode_image(
             to_tensor_batch([drv]).to(self.device))))[0]
-        self.model.train()
         return np.concatenate([src, drv, gen, rec], 1)
 
     def config_dict(self) -> dict[str, Any]:
