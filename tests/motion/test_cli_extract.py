@@ -15,9 +15,15 @@ from dexstudio.cli import main
 from dexstudio.io.motion_files import load_motion
 
 
+@pytest.fixture(scope="module")
+def _module_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def _tmp_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("DEXSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
+def _tmp_cache(_module_cache, monkeypatch):
+    """One cache for the module: the sample is tracked once, later runs hit the cache."""
+    monkeypatch.setenv("DEXSTUDIO_CACHE_DIR", str(_module_cache))
     monkeypatch.delenv("DEXSTUDIO_FACE_MODEL", raising=False)
 
 
