@@ -11,9 +11,11 @@ LeftEyePitch,LeftEyeRoll,RightEyeYaw,RightEyePitch,RightEyeRoll``; one row per f
 timecode ``HH:MM:SS:FF.mmm`` (frame at the nominal integer rate, then the sub-frame in
 thousandths). Choices, documented because public importers disagree:
 
-* Head angles are written as **normalised values, 1.0 = 90 degrees** (the convention of
-  the public Blender/Filament drivers that map a LLF head curve ``v`` to ``v * pi/2``
-  radians). :data:`LLF_ANGLE_UNIT_DEG` is that 90.
+* Head angles are written as **normalised values in -1..1, 1.0 = 90 degrees**. The
+  maintainer of the Blender importer nmfisher/blender_livelinkface states the app's head
+  rotation range is (-1, 1) (github.com/nmfisher/blender_livelinkface/issues/3) and the
+  public Filament/polyvox bone driver maps a head curve ``v`` to ``v * pi/2`` radians.
+  :data:`LLF_ANGLE_UNIT_DEG` is that 90; change it in one place if a target tool differs.
 * Signs follow DeX Studio (yaw + = subject turns to their left, pitch + = chin up,
   roll + = clockwise in the image); some tools invert yaw/pitch -- negate on import
   there if needed.
