@@ -20,6 +20,10 @@ class TrainConfigError(DexStudioError):
     """A training config file cannot be used."""
 
 
+class TrainArgumentError(DexStudioError):
+    """Training options that do not fit together."""
+
+
 def add_common_arguments(p: argparse.ArgumentParser, default_out: str) -> None:
     p.add_argument("data_dir", metavar="DATA_DIR", help="folder of training videos (searched recursively)")
     p.add_argument("--out", default=default_out, help=f"output folder (default: {default_out})")

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 
 from dexstudio.commands._train_common import (
+    TrainArgumentError,
     add_common_arguments,
     config_from,
     load_config_data,
@@ -21,8 +22,12 @@ def register_train(train_sub: argparse._SubParsersAction) -> None:
                     "from a trained motion model. Checkpoints in OUT/checkpoints are animator "
                     "checkpoints the app loads (DEXSTUDIO_DEX_CHECKPOINT). Rerun to resume.")
     add_common_arguments(p, "dexstudio-runs/animator")
-    p.add_argument("--motion", required=True,
-                   help="motion-model checkpoint (or its training output folder) from `dexstudio train motion`")
+    p.add_argument("--motion",
+                   help="motion-model checkpoint (or its training output folder) from `dexstudio train motion`: "
+                        "its encoders label the training frames")
+    p.add_argument("--labels", choices=("motion", "tracker"), default=None,
+                   help="driving signals: 'motion' (the --motion model, the default when given) or "
+                        "'tracker' (the app's own MediaPipe extraction; needs real faces)")
     p.add_argument("--stage", type=int, choices=(1, 2), help="1 = frame pairs (default), 2 = temporal windows")
     p.add_argument("--window", type=int, help="frames per window in stage 2 (default 8)")
     p.add_argument("--init-from", dest="init_from", help="DeX checkpoint to start from (stage 1 for stage 2)")
@@ -36,7 +41,12 @@ def register_train(train_sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from dexstudio.render.dex.config import DexConfig
     from dexstudio.render.dex.motion_net import load_motion_net
-    from dexstudio.render.dex.train.animator_trainer import AnimatorTrainConfig, AnimatorTrainer, MotionLabels
+    from dexstudio.render.dex.train.animator_trainer import (
+        AnimatorTrainConfig,
+        AnimatorTrainer,
+        MotionLabels,
+        TrackerLabels,
+    )
     from dexstudio.render.dex.train.data import VideoFolderDataset
 
     data = load_config_data(args)
@@ -48,9 +58,14 @@ def run(args: argparse.Namespace) -> int:
     extra = {k: getattr(args, k) for k in ("stage", "window", "init_from", "vae_path", "sd15_path") if getattr(args, k)}
     cfg = dataclasses.replace(cfg, **extra)
     report = progress_printer(args.quiet)
-    motion = load_motion_net(args.motion)
+    source = args.labels or ("motion" if args.motion else "tracker")
+    if source == "motion" and not args.motion:
+        raise TrainArgumentError("--labels motion needs --motion MOTION_CKPT",
+                                 "train one with `dexstudio train motion DATA_DIR`, or use --labels tracker")
+    motion = load_motion_net(args.motion) if source == "motion" else None
     ds = VideoFolderDataset(args.data_dir, cfg.model.image_size, cache_dir=args.cache_dir, progress=report)
-    trainer = AnimatorTrainer(ds, MotionLabels(ds, motion, trainer_device(cfg)), args.out, cfg)
+    labels = MotionLabels(ds, motion, trainer_device(cfg)) if motion is not None else TrackerLabels(ds)
+    trainer = AnimatorTrainer(ds, labels, args.out, cfg)
     res = trainer.run(resume=not args.no_resume, progress=report)
     if res.losses:
         print(f"stage {cfg.stage}: trained steps {res.first_step + 1}..{res.last_step} on {len(ds)} clips: "

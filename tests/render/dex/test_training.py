@@ -135,3 +135,20 @@ def test_missing_data_and_motion_are_user_errors(tmp_path, motion_run, capsys) -
     assert main(["train", "animator", str(empty), "--motion", str(tmp_path / "nope"),
                  "--out", str(tmp_path / "o2"), *COMMON]) == 2
     assert "dexstudio train motion" in capsys.readouterr().err
+
+
+def test_train_animator_with_the_apps_own_extraction(tmp_path, sample_driving, capsys, monkeypatch) -> None:
+    """``--labels tracker``: MediaPipe extraction of a real face clip labels the frames."""
+    import shutil
+
+    monkeypatch.setenv("DEXSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "real"
+    data.mkdir()
+    shutil.copy(sample_driving, data / "drive.mp4")
+    out = tmp_path / "anim"
+    assert main(["train", "animator", str(data), "--labels", "tracker", "--out", str(out),
+                 "--batch-size", "1", "--max-steps", "3", "--sample-every", "100", *COMMON]) == 0
+    assert [s for s, _ in _losses(out)] == [1, 2, 3]
+    # no --motion and --labels motion: a clear user error
+    assert main(["train", "animator", str(data), "--labels", "motion", "--out", str(out), *COMMON]) == 2
+    assert "--motion" in capsys.readouterr().err

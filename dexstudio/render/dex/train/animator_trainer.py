@@ -8,8 +8,10 @@
 * Stage 2 (temporal windows): ``window`` consecutive driving frames share one source;
   only the temporal attention modules train.
 
-Driving signals come from a trained motion model (``--motion``): its pose and expression
-encoders label every cached training frame once (cached beside the frame cache).
+Driving signals (a :class:`LabelSource`) come either from a trained motion model
+(``--motion``: its pose and expression encoders label every cached training frame once,
+cached beside the frame cache) or from the app's own motion extraction
+(``--labels tracker``: MediaPipe + pose solve + expression fit, cached by the app).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 
 import numpy as np
 import torch
@@ -83,6 +85,48 @@ def label_to_motion(pose: np.ndarray, code: np.ndarray) -> FrameMotion:
                        FrameMotion._q(code[:N_BLENDSHAPES]), FrameMotion._q(code[N_BLENDSHAPES:]), 1.0)
 
 
+class LabelSource(Protocol):
+    """Per-frame driving signals of the training clips."""
+
+    def motion(self, clip: int, frame: int) -> FrameMotion:
+        """The absolute motion of frame ``frame`` of clip ``clip``."""
+
+
+class TrackerLabels:
+    """Labels from the app's own extraction (:func:`dexstudio.motion.extract.extract_motion`).
+
+    Pose (yaw, pitch, roll, tx, ty, scale), 52 blendshapes and 16 detail coefficients per
+    frame, as the editor extracts them (and cached by the same motion cache). Only the
+    differences between two frames of a clip matter to training (the transform is
+    source-relative), so the tracker's frame-0-relative translation/scale fit as they are;
+    translations assume the face covers ``pose.face_fraction`` of the training crop.
+
+    Raises:
+        DatasetError: a clip without a trackable face (name it and remove it).
+    """
+
+    def __init__(self, data: VideoFolderDataset, progress: Any = None, cancel: Any = None) -> None:
+        from dexstudio.core.errors import NoFaceError
+        from dexstudio.motion.extract import extract_motion
+        from dexstudio.render.dex.train.data import DatasetError
+
+        self._tracks = []
+        for clip in data.clips:
+            try:
+                tr = extract_motion(clip.path, progress=progress, cancel=cancel)
+            except NoFaceError as exc:
+                raise DatasetError(f"no face could be tracked in training clip {clip.path}: {exc.message}",
+                                   "remove the clip or use --motion with a trained motion model") from None
+            self._tracks.append(tr)
+
+    def motion(self, clip: int, frame: int) -> FrameMotion:
+        tr = self._tracks[clip]
+        i = min(frame, tr.n_frames - 1)
+        return FrameMotion(FrameMotion._q(tr.euler[i]), FrameMotion._q(tr.translation[i]),  # type: ignore[arg-type]
+                           FrameMotion._q([tr.scale[i]])[0], FrameMotion._q(tr.blendshapes[i]),
+                           FrameMotion._q(tr.detail[i]), 1.0)
+
+
 class MotionLabels:
     """Per-frame (pose, code) of every clip from a motion model, cached as ``.npz``."""
 
@@ -135,7 +179,7 @@ class AnimatorTrainer(Trainer):
 
     loss_names = ("mse",)
 
-    def __init__(self, data: VideoFolderDataset, labels: MotionLabels, out_dir: Path | str,
+    def __init__(self, data: VideoFolderDataset, labels: LabelSource, out_dir: Path | str,
                  config: AnimatorTrainConfig) -> None:
         super().__init__(out_dir, config.train)
         if config.stage not in (1, 2):
