@@ -25,7 +25,7 @@ Thread safety: :class:`Evaluator` methods take an internal lock.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional, Sequence
 
 import numpy as np
@@ -110,26 +110,35 @@ class LayerValues:
 # ------------------------------------------------------------------------------------
 # per-column building blocks (shared by the bake and the direct path)
 # ------------------------------------------------------------------------------------
-def _apply_filter(x: np.ndarray, sm: Smoothing, fps: float) -> np.ndarray:
+def _filter(x: np.ndarray, sm: Smoothing, fps: float) -> np.ndarray:
+    """The filter of ``sm`` at full strength."""
     if sm.kind is FilterKind.GAUSSIAN:
-        f = filters.gaussian(x, sm.sigma)
-    elif sm.kind is FilterKind.BUTTERWORTH:
-        f = filters.butterworth(x, fps, sm.cutoff_hz)
-    elif sm.kind is FilterKind.ONE_EURO:
-        f = filters.one_euro(x, fps, sm.min_cutoff, sm.beta)
-    else:
-        return x
-    s = float(np.clip(sm.strength, 0.0, 1.0))
-    return f if s == 1.0 else x + s * (f - x)
+        return filters.gaussian(x, sm.sigma)
+    if sm.kind is FilterKind.BUTTERWORTH:
+        return filters.butterworth(x, fps, sm.cutoff_hz)
+    if sm.kind is FilterKind.ONE_EURO:
+        return filters.one_euro(x, fps, sm.min_cutoff, sm.beta)
+    return x
+
+
+def _mix(raw: np.ndarray, filtered: np.ndarray, strength: float) -> np.ndarray:
+    s = float(np.clip(strength, 0.0, 1.0))
+    return filtered if s == 1.0 else raw + s * (filtered - raw)
 
 
 class _SmoothCache:
-    """Smoothed (F, C) float64 matrix of one take; columns filled lazily."""
+    """Smoothed (F, C) float64 matrix of one take; columns filled lazily.
+
+    The full-strength filter output is kept per column, so changing only the strength
+    (a slider drag) re-mixes without re-filtering."""
 
     def __init__(self, take: Take) -> None:
         self.take = take
-        self.matrix = take.values.astype(np.float64)
-        self.settings: list[Optional[Smoothing]] = [Smoothing()] * C  # raw = NONE
+        self.raw = take.values.astype(np.float64)
+        self.matrix = self.raw.copy()
+        self.filtered: Optional[np.ndarray] = None
+        self.settings: list[Smoothing] = [Smoothing()] * C  # raw = NONE
+        self.fkeys: list[Optional[Smoothing]] = [None] * C
 
     def ensure(self, cols: Sequence[int], channels: Sequence[ChannelState]) -> np.ndarray:
         stale: dict[Smoothing, list[int]] = {}
@@ -138,12 +147,27 @@ class _SmoothCache:
             cur = self.settings[c]
             if cur is sm or cur == sm:
                 continue
-            stale.setdefault(sm, []).append(c)
-        for sm, cs in stale.items():
-            raw = self.take.values[:, cs].astype(np.float64)
-            self.matrix[:, cs] = _apply_filter(raw, sm, self.take.rate.fps) if sm.active else raw
+            stale.setdefault(replace(sm, strength=1.0), []).append(c)
+        for fk, cs in stale.items():
+            if not fk.active:
+                self.matrix[:, cs] = self.raw[:, cs]
+                for c in cs:
+                    self.settings[c] = channels[c].smoothing
+                continue
+            if self.filtered is None:
+                self.filtered = np.zeros_like(self.raw)
+            todo = [c for c in cs if self.fkeys[c] != fk]
+            if todo:
+                self.filtered[:, todo] = _filter(self.raw[:, todo], fk, self.take.rate.fps)
+                for c in todo:
+                    self.fkeys[c] = fk
+            by_strength: dict[float, list[int]] = {}
             for c in cs:
-                self.settings[c] = sm
+                by_strength.setdefault(channels[c].smoothing.strength, []).append(c)
+            for strength, group in by_strength.items():
+                self.matrix[:, group] = _mix(self.raw[:, group], self.filtered[:, group], strength)
+                for c in group:
+                    self.settings[c] = channels[c].smoothing
         return self.matrix
 
 

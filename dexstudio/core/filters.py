@@ -5,15 +5,15 @@ and returns an array of the same shape, float64. Filters never modify their inpu
 
 * :func:`one_euro` -- the One-Euro filter (Casiez et al. 2012): an adaptive low-pass
   whose cutoff rises with the speed of the signal (little lag on fast moves, strong
-  smoothing when still). Causal (it only looks back), recursive over frames.
+  smoothing when still). Causal (it only looks back).
 * :func:`gaussian` -- a zero-phase Gaussian blur along time (sigma in frames), edges
   reflected.
 * :func:`butterworth` -- a 2nd-order Butterworth low-pass applied forward and backward
   (zero phase, like ``scipy.signal.filtfilt``), cutoff in Hz, edges padded by reflection.
 
-The recursive filters loop over frames in Python but each step handles all C channels
-at once; the timeline caches their results (they run only when the data or the
-settings change, never per evaluate).
+The recursive filters are solved in blocks of frames (Python loops run F/32 or F/64
+times, each step handling all C channels at once); the timeline caches their results
+(they run only when the data or the settings change, never per evaluate).
 """
 
 from __future__ import annotations
@@ -43,9 +43,43 @@ def _alpha(cutoff: np.ndarray | float, fps: float) -> np.ndarray | float:
     return 1.0 / (1.0 + tau / te)
 
 
+_BLOCK = 32
+
+
+def first_order_recurrence(x: np.ndarray, a: np.ndarray, y0: np.ndarray) -> np.ndarray:
+    """Solve ``y[n] = y[n-1] + a[n] (x[n] - y[n-1])`` for n >= 1 with ``y[0] = y0``.
+
+    Vectorised in blocks of 32 frames (cumulative products inside a block), so the
+    Python loop runs F/32 times, not F times.
+
+    Args:
+        x: (F, C) input.
+        a: (F, C) or (F, 1) smoothing factors in (0, 1] (row 0 unused).
+        y0: (C,) first output.
+    Returns:
+        (F, C) float64.
+    """
+    n = x.shape[0]
+    y = np.empty_like(x)
+    if n == 0:
+        return y
+    y[0] = y0
+    prev = np.asarray(y0, dtype=np.float64)
+    a = np.broadcast_to(a, x.shape)
+    for s in range(1, n, _BLOCK):
+        e = min(n, s + _BLOCK)
+        ab = a[s:e]
+        g = np.maximum(1.0 - ab, 1e-3)  # keeps the block products far from underflow
+        P = np.cumprod(g, axis=0)
+        y[s:e] = P * (prev + np.cumsum(ab * x[s:e] / P, axis=0))
+        prev = y[e - 1]
+    return y
+
+
 def one_euro(values: np.ndarray, fps: float, min_cutoff: float = 1.0, beta: float = 0.0,
              d_cutoff: float = 1.0) -> np.ndarray:
-    """One-Euro filter along axis 0.
+    """One-Euro filter along axis 0 (the reference implementation's form: the speed is
+    the low-passed derivative of the *raw* signal).
 
     Args:
         values: (F,) or (F, C) samples, one row per frame.
@@ -62,24 +96,14 @@ def one_euro(values: np.ndarray, fps: float, min_cutoff: float = 1.0, beta: floa
         raise ValueError("one_euro cutoffs must be positive")
     x, was_1d = _as_2d(values)
     n = x.shape[0]
-    out = np.empty_like(x)
     if n == 0:
-        return _restore(out, was_1d)
+        return _restore(np.empty_like(x), was_1d)
+    dx = np.zeros_like(x)
+    dx[1:] = np.diff(x, axis=0) * fps
     a_d = float(_alpha(d_cutoff, fps))
-    prev = x[0].copy()
-    dprev = np.zeros(x.shape[1])
-    out[0] = prev
-    two_pi_te = 2.0 * math.pi / fps
-    for i in range(1, n):
-        xi = x[i]
-        dx = (xi - prev) * fps
-        dprev = dprev + a_d * (dx - dprev)
-        cutoff = min_cutoff + beta * np.abs(dprev)
-        # alpha = 1 / (1 + tau/te) with tau = 1/(2 pi cutoff)  ->  r / (1 + r), r = 2 pi cutoff te
-        r = two_pi_te * cutoff
-        a = r / (1.0 + r)
-        prev = prev + a * (xi - prev)
-        out[i] = prev
+    edx = first_order_recurrence(dx, np.full((n, 1), a_d), np.zeros(x.shape[1]))
+    r = (2.0 * math.pi / fps) * (min_cutoff + beta * np.abs(edx))
+    out = first_order_recurrence(x, r / (1.0 + r), x[0])
     return _restore(out, was_1d)
 
 
@@ -120,24 +144,43 @@ def _butter2_coeffs(cutoff_hz: float, fps: float) -> tuple[np.ndarray, np.ndarra
     return b, a
 
 
-def _biquad(x: np.ndarray, b: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """Direct form II transposed biquad along axis 0, state initialised to the first sample's
-    steady state (no start-up transient)."""
-    n = x.shape[0]
-    y = np.empty_like(x)
+def _biquad(x: np.ndarray, b: np.ndarray, a: np.ndarray, block: int = 64) -> np.ndarray:
+    """Direct-form-II-transposed biquad along axis 0, state initialised to the first
+    sample's steady state (no start-up transient).
+
+    Computed in blocks with the state-space form ``s' = A s + B x``, ``y = C s + D x``:
+    per block ``Y = H X + O s`` and ``s = A^L s + G X`` (two small matrix products), so
+    the Python loop runs F/64 times.
+    """
+    n, c = x.shape
     b0, b1, b2 = (float(v) for v in b)
     _, a1, a2 = (float(v) for v in a)
-    # steady state for constant input x0: y = x0, z1 = x0*(b1+b2 - a1 - a2)... derive:
+    A = np.array([[-a1, 1.0], [-a2, 0.0]])
+    B = np.array([b1 - a1 * b0, b2 - a2 * b0])
+    L = block
+    powers = [np.eye(2)]
+    for _ in range(L):
+        powers.append(A @ powers[-1])
+    h = np.empty(L)
+    h[0] = b0
+    for m in range(1, L):
+        h[m] = (powers[m - 1] @ B)[0]
+    idx = np.arange(L)
+    diff = idx[:, None] - idx[None, :]
+    H = np.where(diff >= 0, h[np.clip(diff, 0, L - 1)], 0.0)      # (L, L)
+    O = np.stack([powers[k][0] for k in range(L)])                 # (L, 2)
+    G = np.stack([powers[L - 1 - i] @ B for i in range(L)], 1)     # (2, L)
+    AL = powers[L]
     x0 = x[0]
-    z2 = (b2 - a2) * x0
-    z1 = (b1 - a1) * x0 + z2
-    for i in range(n):
-        xi = x[i]
-        yi = b0 * xi + z1
-        z1 = b1 * xi - a1 * yi + z2
-        z2 = b2 * xi - a2 * yi
-        y[i] = yi
-    return y
+    s = np.stack([(b1 - a1) * x0 + (b2 - a2) * x0, (b2 - a2) * x0])  # steady state (2, C)
+    pad = (-n) % L
+    xp = np.concatenate([x, np.zeros((pad, c))], axis=0) if pad else x
+    y = np.empty_like(xp)
+    for k in range(0, xp.shape[0], L):
+        X = xp[k:k + L]
+        y[k:k + L] = H @ X + O @ s
+        s = AL @ s + G @ X
+    return y[:n]
 
 
 def butterworth(values: np.ndarray, fps: float, cutoff_hz: float) -> np.ndarray:
@@ -169,4 +212,4 @@ def butterworth(values: np.ndarray, fps: float, cutoff_hz: float) -> np.ndarray:
     return _restore(np.ascontiguousarray(y[pad:pad + n]), was_1d)
 
 
-__all__ = ["one_euro", "gaussian", "butterworth"]
+__all__ = ["one_euro", "gaussian", "butterworth", "first_order_recurrence"]

@@ -70,3 +70,24 @@ def test_edge_cases() -> None:
     assert np.array_equal(gaussian(np.arange(5.0), 0.0), np.arange(5.0))
     with pytest.raises(ValueError):
         gaussian(np.zeros((2, 2, 2)), 1.0)
+
+
+def test_one_euro_matches_the_reference_implementation() -> None:
+    """Sequential reference (Casiez' Python version: derivative of the raw signal)."""
+    import math
+
+    def ref(x, fps, mc, beta, dc=1.0):
+        def alpha(fc):
+            return 1.0 / (1.0 + (1.0 / (2 * math.pi * fc)) * fps)
+        out, prev, s, ds = [], None, None, None
+        for v in x:
+            dx = 0.0 if prev is None else (v - prev) * fps
+            ds = dx if ds is None else alpha(dc) * dx + (1 - alpha(dc)) * ds
+            fc = mc + beta * abs(ds)
+            s = v if s is None else alpha(fc) * v + (1 - alpha(fc)) * s
+            prev = v
+            out.append(s)
+        return np.array(out)
+
+    z = np.cumsum(np.random.default_rng(3).normal(size=700))
+    assert np.allclose(one_euro(z, 30.0, 1.0, 0.3), ref(z, 30.0, 1.0, 0.3), atol=1e-9)
