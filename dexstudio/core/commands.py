@@ -382,8 +382,14 @@ def set_source(doc: Document, source: SourceInfo) -> SetField:
     return SetField("Source portrait", ProjectField.SOURCE, doc.state.source, source)
 
 
-def set_settings(doc: Document, settings: ProjectSettings) -> SetField:
-    return SetField("Project settings", ProjectField.SETTINGS, doc.state.settings, settings)
+def set_settings(doc: Document, settings: ProjectSettings) -> Command:
+    """Set the frame rate and range. A new rate resamples every take to it (one undo step)."""
+    st = doc.state
+    cmd = SetField("Project settings", ProjectField.SETTINGS, st.settings, settings)
+    if settings.rate == st.settings.rate or not st.takes:
+        return cmd
+    takes = tuple(t.resampled(settings.rate) for t in st.takes)
+    return MacroCommand("Project settings", [SetField("Resample takes", ProjectField.TAKES, st.takes, takes), cmd])
 
 
 def set_render(doc: Document, render: RenderSettings) -> SetField:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
 from dexstudio.core.channel_state import ChannelState, GroupState, default_channel_state
-from dexstudio.core.channels import ALL_CHANNEL_IDS, ChannelGroup
+from dexstudio.core.channels import ALL_CHANNEL_IDS, N_BLENDSHAPES, N_DETAIL, ChannelGroup
 from dexstudio.core.take import DEFAULT_VALUES, PerformanceSource, Take
 from dexstudio.core.timebase import FrameRange, FrameRate
 
@@ -49,6 +49,20 @@ class SourceInfo:
 
     def own(self, channel_id: str) -> float:
         return self.own_values[CHANNEL_INDEX[channel_id]]
+
+    @staticmethod
+    def own_values_from(euler: Sequence[float], translation: Sequence[float], scale: float,
+                        blendshapes: Sequence[float], detail: Optional[Sequence[float]] = None
+                        ) -> tuple[float, ...]:
+        """(C,) own values from the portrait's analysed motion (e.g. the fields of the
+        ``render.base.FrameMotion`` that an animator's ``prepare()`` reports):
+        (yaw, pitch, roll) degrees, (tx, ty), scale, 52 blendshapes, optional 16 detail
+        values (default: the detail defaults, 0)."""
+        det = tuple(DEFAULT_VALUES[-N_DETAIL:]) if detail is None else tuple(detail)
+        vals = tuple(euler) + tuple(translation) + (scale,) + tuple(blendshapes) + det
+        if len(vals) != len(ALL_CHANNEL_IDS):
+            raise ValueError(f"expected 3 + 2 + 1 + {N_BLENDSHAPES} + {N_DETAIL} values, got {len(vals)}")
+        return tuple(float(v) for v in vals)
 
 
 @dataclass(frozen=True)

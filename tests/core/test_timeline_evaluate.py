@@ -260,3 +260,17 @@ def test_closed_form_rotation_matches_core_rotation() -> None:
 
     e = np.random.default_rng(0).uniform(-80, 80, (500, 3))
     assert np.allclose(rotation_matrices(e), euler_to_matrix(e[:, 0], e[:, 1], e[:, 2]), atol=1e-12)
+
+
+def test_own_values_from_analysed_motion_and_rate_change_resamples() -> None:
+    from dexstudio.core.project import ProjectSettings
+
+    own = SourceInfo.own_values_from((5.0, -2.0, 1.0), (0.1, 0.0), 1.2, [0.1] * 52)
+    assert own[0] == 5.0 and own[5] == 1.2 and own[6] == 0.1 and own[-1] == 0.0
+    with pytest.raises(ValueError):
+        SourceInfo.own_values_from((0, 0, 0), (0, 0), 1.0, [0.0] * 3)
+    doc, stack, take = _doc(120)
+    stack.push(C.set_settings(doc, ProjectSettings(FrameRate(60), FrameRange(0, 240))))
+    assert doc.state.takes[0].n_frames == 240 and doc.state.takes[0].rate == FrameRate(60)
+    stack.undo()
+    assert doc.state.takes[0] is take
