@@ -137,6 +137,7 @@ def test_missing_data_and_motion_are_user_errors(tmp_path, motion_run, capsys) -
     assert "dexstudio train motion" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_train_animator_with_the_apps_own_extraction(tmp_path, sample_driving, capsys, monkeypatch) -> None:
     """``--labels tracker``: MediaPipe extraction of a real face clip labels the frames."""
     import shutil
