@@ -53,7 +53,7 @@ def run_render_command(args: argparse.Namespace) -> RenderSummary:
     doc = load_project(Path(args.project))
     if args.size is not None and not 64 <= args.size <= 4096:
         raise RenderArgumentError(f"--size {args.size} is out of range", "use 64 to 4096 pixels")
-    bar = ProgressBar("render", enabled=None if not args.quiet else False)
+    bar = ProgressBar("render", stream=sys.stderr, enabled=None if not args.quiet else False)
     token = CancelToken()
     try:
         return render_project(

@@ -62,6 +62,7 @@ from dexstudio.worker.device import (
     release_device_memory,
 )
 from dexstudio.worker.disk_cache import DiskCache
+from dexstudio.worker.disk_writer import DiskWriter
 from dexstudio.worker.events import (
     CacheStats,
     DeviceFallback,
@@ -200,6 +201,7 @@ class RenderWorker:
         self.sources: LRUCache[str, SourceState] = LRUCache(config.source_cache_entries,
                                                             sizeof=lambda _: 1)
         self._batch = config.batch_size
+        self._writer = DiskWriter(self._on_disk_error)
 
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
@@ -333,9 +335,13 @@ class RenderWorker:
 
     def wait_idle(self, timeout: Optional[float] = None) -> bool:
         """Block until nothing is pending or running; False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            return self._cond.wait_for(lambda: self._closed or (not self._queue and not self._running),
-                                       timeout)
+            if not self._cond.wait_for(lambda: self._closed or (not self._queue and not self._running),
+                                       timeout):
+                return False
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        return self._writer.flush(left)  # cache files written too
 
     @property
     def pending(self) -> int:
@@ -368,11 +374,12 @@ class RenderWorker:
                 job.token.cancel()
             self._cond.notify_all()
         if self._thread.ident is None:  # never started
-            return True
+            return self._writer.close(timeout)
         if threading.current_thread() is self._thread:
             return False  # closing from a listener: the loop exits after this job
         self._thread.join(timeout)
-        if self._thread.is_alive():
+        writer_ok = self._writer.close(timeout)
+        if self._thread.is_alive() or not writer_ok:
             log.warning("render worker did not stop within %.1f s (an animator call is stuck); "
                         "it is a daemon thread and will not block exit", timeout)
             return False
@@ -503,7 +510,9 @@ class RenderWorker:
         img = self.frames_memory.get(req.key)
         if img is not None:
             return img
-        img = self.frames_disk.get(req.key)
+        img = self._writer.pending(self.frames_disk, req.key)
+        if img is None:
+            img = self.frames_disk.get(req.key)
         if img is not None:
             self.frames_memory.put(req.key, img)
         return img
@@ -513,12 +522,12 @@ class RenderWorker:
         self._disk_put(self.frames_disk, req.key, image, req.frame)
 
     def _disk_put(self, cache: DiskCache, key: str, array: np.ndarray, frame: int) -> None:
-        try:
-            cache.put(key, array)
-        except OutputError as exc:
-            if not self._disk_write_failed:  # say it once; preview goes on from memory
-                self._disk_write_failed = True
-                self.events.emit(RenderError(frame, exc, key))
+        self._writer.put(cache, key, array)  # written on the cache-writer thread
+
+    def _on_disk_error(self, key: str, exc: OutputError) -> None:
+        if not self._disk_write_failed:  # say it once; the preview goes on from memory
+            self._disk_write_failed = True
+            self.events.emit(RenderError(None, exc, key))
 
     def _deliver(self, job: _Job, image: np.ndarray, from_cache: bool) -> None:
         with self._cond:
@@ -688,6 +697,8 @@ class RenderWorker:
             return np.asarray(animator.render(state, req.motion, req.expression_model, **kwargs))
         ikey = req.intermediate_key
         inter = self.intermediate_memory.get(ikey)
+        if inter is None:
+            inter = self._writer.pending(self.intermediate_disk, ikey)
         if inter is None:
             inter = self.intermediate_disk.get(ikey)
         if inter is None:

@@ -23,6 +23,7 @@ def test_frames_come_in_order_with_progress(source: SourceImage, config: WorkerC
         seen: list[Progress] = []
         out = list(iter_frames(worker, list(reqs.values()), lookahead=4, progress=seen.append))
         assert [f for f, _ in out] == list(range(10, 40))
+        assert worker.wait_idle(5)  # includes the background cache writes
         assert all(np.array_equal(img, worker.frames_disk.get(reqs[f].key)) for f, img in out)
         assert seen[-1] == Progress(30, 30, "render") and len(seen) == 30
         assert worker.pending == 0
