@@ -37,6 +37,17 @@ def _names(keys: list[str]) -> str:
     return ", ".join(keys[:_MAX_NAMED]) + more
 
 
+def resolve_checkpoint(path: Path | str) -> Path:
+    """A checkpoint folder as is; a training output folder -> its latest checkpoint."""
+    path = Path(path)
+    if (path / CONFIG_FILE).is_file():
+        return path
+    latest = path / "checkpoints" / "latest"
+    if latest.is_file():
+        return path / "checkpoints" / latest.read_text().strip()
+    return path
+
+
 def save_pretrained(model: DexModel, folder: Path | str) -> Path:
     """Write ``model`` to ``folder`` (created); each file is written atomically."""
     folder = Path(folder)
@@ -51,7 +62,7 @@ def save_pretrained(model: DexModel, folder: Path | str) -> Path:
 
 def read_config(folder: Path | str) -> DexConfig:
     """The :class:`DexConfig` of a checkpoint folder (checks format and version)."""
-    folder = Path(folder)
+    folder = resolve_checkpoint(folder)
     cfg_path = folder / CONFIG_FILE
     if not folder.is_dir() or not cfg_path.is_file() or not (folder / WEIGHTS_FILE).is_file():
         raise ModelNotFoundError(f"no DeX animator checkpoint at {folder} "
@@ -96,8 +107,8 @@ def check_state(expected: dict[str, torch.Tensor], found: dict[str, torch.Tensor
 
 
 def from_pretrained(folder: Path | str, device: Optional[str] = None) -> DexModel:
-    """Load a checkpoint folder into a new :class:`DexModel` (eval mode)."""
-    folder = Path(folder)
+    """Load a checkpoint folder (or a training run's latest) into a new :class:`DexModel` (eval mode)."""
+    folder = resolve_checkpoint(folder)
     config = read_config(folder)
     model = DexModel(config)
     try:
@@ -118,4 +129,4 @@ def require_checkpoint(folder: Path | str | None) -> Path:
         raise ModelNotFoundError("the DeX diffusion animator needs a trained checkpoint and none is set",
                                  TRAIN_HINT)
     read_config(folder)
-    return Path(folder)
+    return resolve_checkpoint(folder)

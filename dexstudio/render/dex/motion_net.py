@@ -256,7 +256,7 @@ def save_motion_net(model: MotionNet, folder: Path | str) -> Path:
 def load_motion_net(folder: Path | str) -> MotionNet:
     """Load a motion-model checkpoint folder (or a training output folder: its latest)."""
     from dexstudio.render.dex.checkpoint import check_state
-    from dexstudio.render.dex.train.loop import resolve_checkpoint
+    from dexstudio.render.dex.checkpoint import resolve_checkpoint
 
     folder = resolve_checkpoint(Path(folder))
     cfg_path = folder / "config.json"

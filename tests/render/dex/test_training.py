@@ -123,6 +123,7 @@ def test_trained_checkpoint_drives_the_animator(motion_run, data_dir, tmp_path) 
     assert main(["train", "animator", str(data_dir), "--motion", str(motion_run), "--out", str(out),
                  "--batch-size", "1", "--max-steps", "2", "--sample-every", "100", *COMMON]) == 0
     anim = DexAnimator(out / "checkpoints" / "step_000002", face_analyzer=centered_analysis, device="cpu")
+    assert DexAnimator(out, face_analyzer=centered_analysis, device="cpu").config == anim.config  # run folder
     st = anim.prepare(np.full((40, 40, 3), 128, np.uint8))
     assert anim.render(st, FrameMotion.neutral()).shape == (512, 512, 3)
 

@@ -81,16 +81,6 @@ class TrainResult:
     checkpoint: Optional[Path]
 
 
-def resolve_checkpoint(path: Path) -> Path:
-    """A checkpoint folder, or a training output folder -> its latest checkpoint."""
-    if (path / "config.json").is_file():
-        return path
-    latest = path / "checkpoints" / "latest"
-    if latest.is_file():
-        return path / "checkpoints" / latest.read_text().strip()
-    return path
-
-
 class Trainer(abc.ABC):
     """Subclasses provide the model, the loss of one micro-batch, saving and samples."""
 
