@@ -10,7 +10,8 @@ the editor runs exports on its own worker so the preview keeps its range).
 from __future__ import annotations
 
 import threading
-from typing import Callable, Iterator, Optional, Sequence
+from collections import deque
+from typing import Callable, Iterable, Iterator, Optional, Sized
 
 import numpy as np
 
@@ -25,7 +26,7 @@ class FrameRenderError(RuntimeError):
     """A frame failed to render during an export (wraps the animator's error)."""
 
 
-def iter_frames(worker: RenderWorker, requests: Sequence[RenderRequest], *, lookahead: int = 8,
+def iter_frames(worker: RenderWorker, requests: Iterable[RenderRequest], *, lookahead: int = 8,
                 cancel: Optional[CancelToken] = None, progress: ProgressCallback = null_progress,
                 on_fallback: Optional[Callable[[DeviceFallback], None]] = None,
                 poll_s: float = 0.1) -> Iterator[tuple[int, np.ndarray]]:
@@ -33,49 +34,70 @@ def iter_frames(worker: RenderWorker, requests: Sequence[RenderRequest], *, look
 
     Args:
         worker: a running worker.
-        requests: one request per output frame, in output order (distinct frames).
+        requests: one request per output frame, in output order (distinct frames); read
+            lazily, ``lookahead`` ahead (a generator that evaluates chunks keeps memory flat).
         lookahead: requests in flight at once (memory: at most this many images buffered).
         cancel: checked while waiting; raises :class:`Cancelled`.
-        progress: called after each yielded frame (``Progress(done, total, "render")``).
+        progress: called after each yielded frame (``Progress(done, total, "render")``;
+            total None when ``requests`` has no length).
         on_fallback: called (worker thread) on a device fallback (e.g. print a warning).
 
     Raises:
         DexStudioError: a frame failed with a user-caused error (re-raised as is).
         FrameRenderError: a frame failed otherwise.
         Cancelled: ``cancel`` was cancelled.
+        ValueError: a frame appears twice among the requests in flight.
     """
     if lookahead < 1:
         raise ValueError("lookahead must be >= 1")
-    total = len(requests)
-    if total == 0:
-        return
-    wanted = {r.frame: r.key for r in requests}
-    if len(wanted) != total:
-        raise ValueError("iter_frames needs distinct frames")
+    total = len(requests) if isinstance(requests, Sized) else None
+    source = iter(requests)
+    inflight: deque[RenderRequest] = deque()
     cond = threading.Condition()
+    wanted: dict[int, str] = {}  # in-flight frame -> request key (guarded by cond)
     ready: dict[int, np.ndarray] = {}
     failure: list[BaseException] = []
 
     def on_frame(ev: FrameReady) -> None:
-        if wanted.get(ev.frame) == ev.request_key:
-            with cond:
+        with cond:
+            if wanted.get(ev.frame) == ev.request_key:
                 ready[ev.frame] = ev.image
                 cond.notify_all()
 
     def on_error(ev: RenderError) -> None:
-        if ev.frame is None or ev.frame in wanted:
-            with cond:
+        with cond:
+            if ev.frame is None or ev.frame in wanted:
                 failure.append(ev.error)
                 cond.notify_all()
+
+    def refill(first: bool) -> None:
+        new: dict[int, RenderRequest] = {}
+        while len(inflight) < lookahead:
+            r = next(source, None)
+            if r is None:
+                break
+            with cond:
+                if r.frame in wanted:
+                    raise ValueError(f"iter_frames got frame {r.frame} twice")
+                wanted[r.frame] = r.key
+            inflight.append(r)
+            new[r.frame] = r
+        if first:
+            worker.submit_range(new, replace=True)
+        elif new:
+            worker.submit_range(new, replace=False)
 
     subs = [worker.events.subscribe(FrameReady, on_frame),
             worker.events.subscribe(RenderError, on_error)]
     if on_fallback is not None:
         subs.append(worker.events.subscribe(DeviceFallback, on_fallback))
     try:
-        worker.set_playhead(requests[0].frame)
-        worker.submit_range({r.frame: r for r in requests[:lookahead]}, replace=True)
-        for i, req in enumerate(requests):
+        refill(first=True)
+        if inflight:
+            worker.set_playhead(inflight[0].frame)
+        done = 0
+        while inflight:
+            req = inflight[0]
             with cond:
                 while req.frame not in ready:
                     if failure:
@@ -89,13 +111,14 @@ def iter_frames(worker: RenderWorker, requests: Sequence[RenderRequest], *, look
                         raise FrameRenderError("the render worker stopped")
                     cond.wait(poll_s)
                 image = ready.pop(req.frame)
-            nxt = i + lookahead
-            if nxt < total:
-                worker.submit_range({requests[nxt].frame: requests[nxt]}, replace=False)
-            if i + 1 < total:
-                worker.set_playhead(requests[i + 1].frame)
+                del wanted[req.frame]
+            inflight.popleft()
+            refill(first=False)
+            if inflight:
+                worker.set_playhead(inflight[0].frame)
             yield req.frame, image
-            progress(Progress(i + 1, total, "render"))
+            done += 1
+            progress(Progress(done, total, "render"))
     finally:
         for s in subs:
             s.close()

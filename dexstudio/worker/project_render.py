@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 from dexstudio.core.document import Document, DocumentChanged
 from dexstudio.core.errors import DexStudioError
@@ -128,14 +128,19 @@ def load_source(spec: ProjectRenderSpec) -> SourceImage:
     return SourceImage.from_array(load_image(spec.source_path), spec.source_options)
 
 
+def iter_project_requests(doc: Document, builder: RequestBuilder, frames: FrameRange,
+                          chunk: int = 256) -> Iterator[RenderRequest]:
+    """Frozen requests of ``frames`` in order, evaluated lazily ``chunk`` frames at a time
+    (on the consuming thread; memory stays flat for long ranges)."""
+    for a in range(frames.start, frames.stop, chunk):
+        reqs = builder.build(doc.evaluate(FrameRange(a, min(frames.stop, a + chunk))))
+        yield from (reqs[f] for f in sorted(reqs))
+
+
 def project_requests(doc: Document, builder: RequestBuilder, frames: FrameRange,
                      chunk: int = 4096) -> list[RenderRequest]:
     """Frozen requests of ``frames`` in order (evaluated on this thread, in chunks)."""
-    out: list[RenderRequest] = []
-    for a in range(frames.start, frames.stop, chunk):
-        reqs = builder.build(doc.evaluate(FrameRange(a, min(frames.stop, a + chunk))))
-        out.extend(reqs[f] for f in sorted(reqs))
-    return out
+    return list(iter_project_requests(doc, builder, frames, chunk))
 
 
 @dataclass(frozen=True)
@@ -190,7 +195,7 @@ def render_project(doc: Document, output: Path, *, frame_range: Optional[FrameRa
         ident = worker.animator_identity(timeout=None)
         builder = RequestBuilder.from_identity(ident, source, output=output_options,
                                                expression_model=spec.expression_model)
-        requests = project_requests(doc, builder, spec.frame_range)
+        requests = iter_project_requests(doc, builder, spec.frame_range)
         with VideoExporter(output, settings, cancel=cancel) as ex:
             for i, (_, image) in enumerate(iter_frames(worker, requests, cancel=cancel,
                                                        on_fallback=fallback)):

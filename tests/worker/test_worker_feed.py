@@ -51,3 +51,30 @@ def test_cancel(source: SourceImage, config: WorkerConfig) -> None:
                     token.cancel()
         assert worker.wait_idle(5)
     assert anim.calls["render"] < 20  # the rest was dropped
+
+
+def test_requests_are_read_lazily(source: SourceImage, config: WorkerConfig) -> None:
+    anim = SyntheticAnimator()
+    reqs = list(builder_for(anim, source).build(make_ev(np.arange(50.0))).values())
+    pulled: list[int] = []
+
+    def gen():
+        for r in reqs:
+            pulled.append(r.frame)
+            yield r
+
+    seen: list[Progress] = []
+    with RenderWorker(lambda d: anim, config) as worker:
+        it = iter_frames(worker, gen(), lookahead=5, progress=seen.append)
+        first = next(it)
+        assert first[0] == 0 and len(pulled) <= 6  # only the lookahead was read
+        rest = [f for f, _ in it]
+    assert rest == list(range(1, 50)) and seen[-1] == Progress(50, None, "render")
+
+
+def test_duplicate_frames_rejected(source: SourceImage, config: WorkerConfig) -> None:
+    anim = SyntheticAnimator()
+    r = builder_for(anim, source).build(make_ev(np.zeros(1)))[0]
+    with RenderWorker(lambda d: anim, config) as worker:
+        with pytest.raises(ValueError, match="twice"):
+            list(iter_frames(worker, [r, r]))
