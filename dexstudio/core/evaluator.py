@@ -328,14 +328,28 @@ class Evaluator:
         for src, cols in p_groups.values():
             self._P[:, cols] = self._perf_columns(state, src, cols, frames)
 
-    def _perf_at(self, state: ProjectState, c: int, frame: int) -> float:
+    def _reference_values(self, state: ProjectState, takes: set[str]) -> np.ndarray:
+        """(C,) performance value of every RELATIVE column at its reference frame
+        (from the bake window, or computed directly, grouped by source and frame)."""
         w = self._window
         assert w is not None
-        if w.start <= frame < w.stop:
-            return float(self._P[frame - w.start, c])
-        ch = state.channels[c]
-        return float(self._perf_columns(state, ch.source or state.performance, [c],
-                                         np.array([frame], dtype=np.int64))[0, 0])
+        pref = np.zeros(C)
+        outside: dict[tuple[int, int], tuple[PerformanceSource, int, list[int]]] = {}
+        for c, ch in enumerate(state.channels):
+            rt = ch.retarget
+            if rt.mode is not RetargetMode.RELATIVE:
+                continue
+            src = ch.source or state.performance
+            if not ((src.take_a in takes) or (src.take_b in takes)):
+                continue
+            f = rt.reference_frame
+            if w.start <= f < w.stop:
+                pref[c] = self._P[f - w.start, c]
+            else:
+                outside.setdefault((id(src), f), (src, f, []))[2].append(c)
+        for src, f, cols in outside.values():
+            pref[cols] = self._perf_columns(state, src, cols, np.array([f], dtype=np.int64))[0]
+        return pref
 
     def _compile(self, state: ProjectState) -> _Compiled:
         cp = _Compiled()
@@ -348,6 +362,7 @@ class Evaluator:
         no_perf = np.zeros(C, dtype=bool)
         takes = {t.id for t in state.takes}
         cp.scale_rel = False
+        prefs = self._reference_values(state, takes)
         for c, ch in enumerate(state.channels):
             rt = ch.retarget
             src = ch.source or state.performance
@@ -356,7 +371,7 @@ class Evaluator:
             if not has_perf:
                 gain[c], bias[c] = 0.0, own[c] + rt.offset
             elif rt.mode is RetargetMode.RELATIVE:
-                pref = self._perf_at(state, c, rt.reference_frame)
+                pref = float(prefs[c])
                 if c == SCALE_COL:
                     cp.scale_rel = True
                     cp.scale_own, cp.scale_pref, cp.scale_off = own[c], pref, rt.offset
