@@ -168,15 +168,18 @@ class _Columns:
 
 
 def _fill_invalid(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Linear interpolation over invalid frames along axis 0, held at the ends."""
-    out = np.array(values, dtype=np.float64, copy=True)
+    """Linear interpolation over invalid frames along axis 0, held at the ends.
+
+    In place (``values`` must be a contiguous array the caller owns); returns it.
+    """
     if valid.all() or not valid.any():
-        return out
+        return values
     f = np.arange(len(valid))
-    flat = out.reshape(len(valid), -1)
+    inv = ~valid
+    flat = values.reshape(len(valid), -1)
     for c in range(flat.shape[1]):
-        flat[~valid, c] = np.interp(f[~valid], f[valid], flat[valid, c])
-    return flat.reshape(out.shape)
+        flat[inv, c] = np.interp(f[inv], f[valid], flat[valid, c])
+    return values
 
 
 def _lost_ranges(valid: np.ndarray) -> tuple[tuple[int, int], ...]:
@@ -275,22 +278,22 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker,
         detail = np.zeros((n, settings.n_detail), np.float32)
         lm2d = np.zeros((n, _N2D, 2), np.float32) if settings.keep_landmarks_2d else None
         errs = []
-        mm = np.memmap(spill_path, dtype=np.float32, mode="r", shape=(n, row.size))
-        chunk = 256
-        for a in range(0, n, chunk):
-            b = min(n, a + chunk)
-            block = np.array(mm[a:b])
-            v = valid[a:b]
-            canon = block[:, : ls.N_MESH * 3].reshape(-1, ls.N_MESH, 3)
-            if v.any():
-                d = detail_coefficients(model, cols.blend[a:b][v], canon[v])
-                detail[a:b][v] = d
-                errs.append(reconstruction_errors(model, cols.blend[a:b][v], d, canon[v]))
-            if lm2d is not None:
-                lm2d[a:b] = block[:, ls.N_MESH * 3:].reshape(-1, _N2D, 2)
-            if progress is not None:
-                progress(Progress(b, n, "fitting expression"))
-        del mm
+        # plain chunked reads (a memmap would keep every touched page resident)
+        with open(spill_path, "rb") as fh:
+            chunk = 256
+            for a in range(0, n, chunk):
+                b = min(n, a + chunk)
+                block = np.fromfile(fh, dtype=np.float32, count=(b - a) * row.size).reshape(b - a, row.size)
+                v = valid[a:b]
+                canon = block[:, : ls.N_MESH * 3].reshape(-1, ls.N_MESH, 3)
+                if v.any():
+                    d = detail_coefficients(model, cols.blend[a:b][v], canon[v])
+                    detail[a:b][v] = d
+                    errs.append(reconstruction_errors(model, cols.blend[a:b][v], d, canon[v]))
+                if lm2d is not None:
+                    lm2d[a:b] = block[:, ls.N_MESH * 3:].reshape(-1, _N2D, 2)
+                if progress is not None:
+                    progress(Progress(b, n, "fitting expression"))
     finally:
         spill.close()
         try:
@@ -298,22 +301,23 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker,
         except OSError:
             pass
 
-    quat = _fill_invalid(cols.rot[:n], valid)
+    quat = _fill_invalid(cols.rot[:n].copy(), valid)
     quat /= np.linalg.norm(quat, axis=1, keepdims=True)
     euler = matrix_to_euler(quaternion_to_matrix(quat))
-    center = _fill_invalid(cols.center[:n], valid)
-    size = _fill_invalid(cols.size[:n], valid)
+    center = _fill_invalid(cols.center[:n].copy(), valid)
+    size = _fill_invalid(cols.size[:n].copy(), valid)
+    blend = np.clip(_fill_invalid(cols.blend[:n].copy(), valid), 0, 1)
+    del cols
     assert ref_size is not None
     translation = (center - np.array([width / 2, height / 2])) / ref_size
     if lm2d is not None:
-        lm2d = _fill_invalid(lm2d, valid).astype(np.float32)
+        _fill_invalid(lm2d, valid)
     err = np.concatenate(errs) if errs else np.zeros(1)
     track = MotionTrack(
         rate=rate, quaternion=quat, euler=euler, translation=translation,
-        scale=size / ref_size,
-        blendshapes=np.clip(_fill_invalid(cols.blend[:n], valid), 0, 1).astype(np.float32),
-        detail=_fill_invalid(detail, valid).astype(np.float32),
-        valid=valid, expression_model=model, landmarks_2d=lm2d, face_size_px=size)
+        scale=size / ref_size, blendshapes=blend.astype(np.float32, copy=False),
+        detail=_fill_invalid(detail, valid), valid=valid, expression_model=model,
+        landmarks_2d=lm2d, face_size_px=size)
     report = ExtractReport(
         n_frames=n, n_lost=int((~valid).sum()), lost_ranges=_lost_ranges(valid),
         seconds=time.perf_counter() - t0, cache_hit=False,
