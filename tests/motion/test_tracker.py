@@ -96,3 +96,19 @@ def test_video_timestamps_must_increase(sample_portrait):
 def test_flat_image_has_no_face():
     with MediaPipeTracker() as tr:
         assert tr.detect_image(np.full((256, 256, 3), 128, np.uint8)) == []
+
+
+def test_fast_result_reader_matches_the_public_api(sample_driving):
+    """The numpy reader of the C result gives exactly what mediapipe's own objects give."""
+    from dexstudio.io.video_reader import iter_frames
+
+    frames = [f for _, f in iter_frames(sample_driving, stop=3)]
+    with MediaPipeTracker() as fast, MediaPipeTracker() as slow:
+        slow._fast = False
+        for i, f in enumerate(frames):
+            a = fast.track_frame(f, 33 * i)
+            b = slow.track_frame(f, 33 * i)
+            assert fast._fast and len(a) == len(b) == 1
+            np.testing.assert_array_equal(a[0].landmarks, b[0].landmarks)
+            np.testing.assert_array_equal(a[0].blendshapes, b[0].blendshapes)
+            np.testing.assert_array_equal(a[0].transform, b[0].transform)
