@@ -199,3 +199,34 @@ def test_render_matches_animate_on_liveportrait_d10_with_pose_frozen(tmp_path: P
     psnr = _compare_with_animate(tmp_path, media_dir / "source" / "liveportrait_s6.jpg",
                                  media_dir / "driving" / "liveportrait_d10.mp4", freeze_pose=True)
     assert psnr.min() > 45.0 and np.median(psnr) > 52.0, (psnr.min(), np.median(psnr))
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_real_process_leaves_no_partial_file(tmp_path: Path, sample_portrait: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    project = make_project(tmp_path, source=sample_portrait, n=600)
+    out = tmp_path / "out" / "clip.mp4"
+    out.parent.mkdir()
+    env = {**os.environ, "DEXSTUDIO_CACHE_DIR": str(tmp_path / "usercache")}
+    p = subprocess.Popen([sys.executable, "-m", "dexstudio", "render", str(project), "-o", str(out), "-q",
+                          "--threads", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         cwd=Path(__file__).resolve().parents[2])
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not any(out.parent.iterdir()):  # the export's temp file
+            assert p.poll() is None, p.communicate()
+            time.sleep(0.05)
+        time.sleep(0.5)  # some frames encoded
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 130, err.decode()
+    assert b"interrupted; nothing partial was written" in err
+    assert list(out.parent.iterdir()) == []
