@@ -163,7 +163,8 @@ class Autosaver:
         self.clock = clock
         self.fallback_path = fallback_path
         self._last_time = clock()
-        self._last_state: Optional[ProjectState] = doc.state
+        # a document that starts dirty (e.g. recovered) is autosaved on the first due tick
+        self._last_state: Optional[ProjectState] = None if doc.dirty else doc.state
 
     def target(self) -> Optional[Path]:
         """The autosave file written (None when the document has no path)."""

@@ -259,7 +259,9 @@ def state_from_json(o: Json, folder: Optional[Path]) -> ProjectState:
     own = [float(src["own_values"].get(cid, DEFAULT_VALUES[i])) for i, cid in enumerate(ALL_CHANNEL_IDS)]
     source = SourceInfo(path_in(src["path"], folder),
                         None if src["face_index"] is None else int(src["face_index"]), tuple(own))
-    takes = tuple(dec_take(t, folder) for t in o["takes"])
+    # takes are stored at the project rate; a hand-edited file with another rate is resampled
+    takes = tuple(t if t.rate == settings.rate else t.resampled(settings.rate)
+                  for t in (dec_take(tj, folder) for tj in o["takes"]))
     chans = [default_channel_state(c) for c in ALL_CHANNEL_IDS]
     for cid, cj in o["channels"].items():
         if cid not in CHANNEL_SPECS:

@@ -72,3 +72,31 @@ def test_key_edit_changes_only_its_segment() -> None:
     assert events[-1].channels == ("expr.jawOpen",)
     stack.push(C.set_channel_flags(doc, "expr.jawOpen", lock=True))
     assert events[-1].changed_frames.is_empty
+
+
+def test_event_kinds_and_rerender_all() -> None:
+    from dataclasses import replace
+
+    from dexstudio.core import commands as C
+    from dexstudio.core.project import RenderSettings, SourceInfo
+
+    doc, stack = make_doc(60, second=False)
+    events: list[DocumentChanged] = []
+    doc.changed.connect(events.append)
+    stack.push(C.set_render(doc, replace(RenderSettings(), steps=10)))
+    ev = events[-1]
+    assert ev.kinds == frozenset({ChangeKind.RENDER}) and ev.changed_frames.is_empty and ev.rerender_all
+    stack.push(C.set_source(doc, SourceInfo("/new/face.png", None, doc.state.source.own_values)))
+    ev = events[-1]
+    assert ChangeKind.SOURCE in ev.kinds and ev.rerender_all and ev.changed_frames.is_empty
+    stack.push(C.add_key(doc, "pose.roll", 10, 5.0))
+    ev = events[-1]
+    assert ev.kinds == frozenset({ChangeKind.CHANNELS}) and not ev.rerender_all
+    assert ev.channels == ("pose.roll",) and ev.changed_frames == RangeSet.of((0, 60))
+    assert ev.revision == doc.revision
+    n = len(events)
+    stack.push(C.add_key(doc, "pose.roll", 10, 5.0))  # same state: no event
+    assert len(events) == n
+    doc.changed.disconnect(events.append)
+    stack.undo()
+    assert len(events) == n

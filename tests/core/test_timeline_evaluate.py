@@ -274,3 +274,12 @@ def test_own_values_from_analysed_motion_and_rate_change_resamples() -> None:
     assert doc.state.takes[0].n_frames == 240 and doc.state.takes[0].rate == FrameRate(60)
     stack.undo()
     assert doc.state.takes[0] is take
+
+
+def test_empty_and_far_frames() -> None:
+    doc, _, take = _doc(60)
+    assert len(doc.evaluate([])) == 0 and doc.evaluate([]).rotation.shape == (0, 3, 3)
+    assert len(doc.evaluate(FrameRange(5, 5))) == 0
+    far = doc.evaluate([-1000, 10**6])
+    assert np.array_equal(far.euler[0], doc.evaluate(0).euler[0])      # first frame held
+    assert np.array_equal(far.euler[1], doc.evaluate(59).euler[0])     # last frame held

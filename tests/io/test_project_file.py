@@ -187,3 +187,16 @@ def test_big_project_save_load_fast(tmp_path: Path) -> None:
     # generous bound for a loaded 2-core CI box; `dexstudio bench timeline` reports the numbers
     assert t1 - t0 < 2.0 and t2 - t1 < 2.0
     assert doc2.state.settings.frame_range == FrameRange(0, 18000)
+
+
+def test_autosave_of_an_unsaved_document_uses_the_fallback(tmp_path: Path) -> None:
+    doc, stack = make_doc(30, second=False)
+    doc.mark_modified()
+    now = [0.0]
+    auto = Autosaver(doc, interval_s=1.0, clock=lambda: now[0])
+    assert auto.tick() is None  # no path and no fallback: nowhere to write
+    auto.fallback_path = tmp_path / "untitled.dexproj"
+    now[0] = 2.0
+    assert auto.tick() == recovery_path(tmp_path / "untitled.dexproj")
+    assert has_recovery(tmp_path / "untitled.dexproj")  # the project file does not exist yet
+    assert load_recovery(tmp_path / "untitled.dexproj").state == doc.state
