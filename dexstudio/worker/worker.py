@@ -181,7 +181,11 @@ class RenderWorker:
         start: start the thread now (else call :meth:`start`).
 
     Raises:
-        DeviceUnavailableError: an explicit device is missing (on the caller's thread).
+        DeviceError: an explicit device is missing (on the caller's thread).
+
+    A cache folder that cannot be created turns the disk caches off (logged, and listed
+    in :attr:`warnings`); a disk that fills up later is reported once as a
+    :class:`RenderError` with an :class:`OutputError` and the preview goes on from memory.
     """
 
     def __init__(self, animator_factory: AnimatorFactory, config: WorkerConfig = WorkerConfig(), *,
@@ -195,9 +199,10 @@ class RenderWorker:
         self.cpu_threads = config.cpu_threads or default_cpu_threads()
         root = Path(config.cache_dir) if config.cache_dir is not None else render_cache_dir()
         self.frames_memory: LRUCache[str, np.ndarray] = LRUCache(config.memory_cache_bytes)
-        self.frames_disk = DiskCache(root / "frames", config.disk_cache_bytes)
+        self.warnings: list[str] = []
+        self.frames_disk = self._open_disk_cache(root / "frames", config.disk_cache_bytes)
         self.intermediate_memory: LRUCache[str, np.ndarray] = LRUCache(config.intermediate_memory_bytes)
-        self.intermediate_disk = DiskCache(root / "intermediate", config.intermediate_disk_bytes)
+        self.intermediate_disk = self._open_disk_cache(root / "intermediate", config.intermediate_disk_bytes)
         self.sources: LRUCache[str, SourceState] = LRUCache(config.source_cache_entries,
                                                             sizeof=lambda _: 1)
         self._batch = config.batch_size
@@ -227,6 +232,15 @@ class RenderWorker:
         self._thread = threading.Thread(target=self._run, name="dexstudio-render-worker", daemon=True)
         if start:
             self._thread.start()
+
+    def _open_disk_cache(self, folder: Path, capacity: int) -> DiskCache:
+        try:
+            return DiskCache(folder, capacity)
+        except OutputError as exc:
+            msg = f"the render cache is off: {exc}"
+            log.warning("render worker: %s", msg)
+            self.warnings.append(msg)
+            return DiskCache(folder, 0)
 
     # ------------------------------------------------------------------ caller-thread API
     def start(self) -> None:

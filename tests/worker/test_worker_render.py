@@ -428,3 +428,32 @@ def test_playhead_preempts_a_slow_cancel_aware_background_frame(
     ready = frames_ready(rec)
     assert sorted(e.frame for e in ready) == list(range(12))  # the preempted frame 0 came back
     assert [e.frame for e in ready][0] == 9
+
+
+def test_unwritable_cache_folder_turns_the_disk_cache_off(source: SourceImage, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    cfg = WorkerConfig(cache_dir=blocker / "cache", cpu_threads=1)
+    anim = SyntheticAnimator()
+    with RenderWorker(lambda d: anim, cfg) as worker:
+        assert worker.warnings and "render cache is off" in worker.warnings[0]
+        rec = EventRecorder(worker.events)
+        assert len(run_range(worker, rec, builder_for(anim, source).build(make_ev(np.arange(3.0))))) == 3
+
+
+def test_full_disk_is_reported_once_and_rendering_goes_on(source: SourceImage, config: WorkerConfig,
+                                                          make_worker) -> None:
+    from dexstudio.core.errors import OutputError
+
+    anim = SyntheticAnimator()
+    worker = make_worker(anim, config)
+
+    def full(key: str, array: np.ndarray) -> bool:
+        raise OutputError("the disk is full", "free some space")
+
+    worker.frames_disk.put = full  # type: ignore[method-assign]
+    rec = EventRecorder(worker.events)
+    ready = run_range(worker, rec, builder_for(anim, source).build(make_ev(np.arange(5.0))))
+    assert len(ready) == 5
+    errs = rec.of(RenderError)
+    assert len(errs) == 1 and errs[0].frame is None and isinstance(errs[0].error, OutputError)
