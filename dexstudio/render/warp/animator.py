@@ -27,7 +27,7 @@ from dexstudio.motion.pose import PoseFit, PoseWeights, camera_to_image, image_t
 from dexstudio.render.base import Animator, FrameMotion, SourceOptions, SourceState
 from dexstudio.render.source_cache import image_content_hash
 from dexstudio.render.warp import eyes as eyes_mod
-from dexstudio.render.warp.basis import ExpressionBasis, load_basis
+from dexstudio.render.warp.basis import ExpressionBasis, load_basis, rotation_from_vector_deg
 from dexstudio.render.warp.crop import CropBox, choose_crop, extract_crop
 from dexstudio.render.warp.detect import choose_face, detect_faces
 from dexstudio.render.warp.paste_back import paste_back
@@ -48,10 +48,13 @@ class WarpSettings:
         tps_grid: side of the coarse grid the smooth outer field is computed on.
         eyes: rigid eyeballs under the lids + gaze (False: plain mesh warp).
         mouth: paint the mouth interior.
+        pose_bias: counter-rotate by the basis' tracker pose bias (so the re-tracked pose
+            of a render is the requested one).
         device: "cpu" (cv2.remap) or a torch device for grid_sample.
     """
 
     tps_grid: int = 40
+    pose_bias: bool = True
     eyes: bool = True
     mouth: bool = True
     device: str = "cpu"
@@ -143,6 +146,7 @@ class WarpAnimator(Animator):
     def settings_key(self) -> str:
         return json.dumps({"animator": self.animator_id, "tps_grid": self.settings.tps_grid,
                            "eyes": self.settings.eyes, "mouth": self.settings.mouth,
+                           "pose_bias": self.settings.pose_bias,
                            "basis": self.basis.info.get("sha", self.basis.info.get("date", ""))},
                           sort_keys=True)
 
@@ -245,15 +249,11 @@ class WarpAnimator(Animator):
         )
 
     # ------------------------------------------------------------------ render
-    def target_points(self, state: SourceState, motion: FrameMotion,
-                      expression_model: Optional[ExpressionModel] = None) -> tuple[np.ndarray, np.ndarray]:
-        """The frame's 478 points and ring controls in crop pixels.
-
-        Returns:
-            ((478, 3) points, (R, 2) ring control positions), crop pixels.
-        """
+    def expression_offset(self, state: SourceState, motion: FrameMotion,
+                          expression_model: Optional[ExpressionModel] = None) -> np.ndarray:
+        """(478, 3) canonical offset of the frame's expression from the source's own shape
+        (canonical units; its rigid part removed)."""
         p: WarpPayload = state.payload
-        own = state.own_motion
         dw = np.asarray(motion.blendshapes, np.float32) - p.own_blendshapes
         C = p.canonical + self.basis.offsets(dw).astype(np.float64) * self.face.face_size
         if expression_model is not None and motion.detail_weight > 0:
@@ -266,8 +266,24 @@ class WarpAnimator(Animator):
                         expression_model.detail_basis.shape[0], -1)).reshape(-1, 3) * k
             gen = C[:468] - p.canonical[:468]
             C[:468] = p.canonical[:468] + (1 - a) * gen + a * take
-        C = self._remove_rigid(C, p.canonical)
+        return self._remove_rigid(C, p.canonical) - p.canonical
+
+    def target_points(self, state: SourceState, motion: FrameMotion,
+                      expression_model: Optional[ExpressionModel] = None) -> tuple[np.ndarray, np.ndarray]:
+        """The frame's 478 points and ring controls in crop pixels.
+
+        Returns:
+            ((478, 3) points, (R, 2) ring control positions), crop pixels.
+        """
+        p: WarpPayload = state.payload
+        own = state.own_motion
+        off = self.expression_offset(state, motion, expression_model)
+        C = p.canonical + off
         R = euler_to_matrix(*motion.euler)
+        if self.settings.pose_bias:
+            # counter the tracker's expression-dependent pose reading (basis.pose_bias)
+            dw = np.asarray(motion.blendshapes, np.float32) - p.own_blendshapes
+            R = rotation_from_vector_deg(-self.basis.apparent_rotation(dw)) @ R
         s = p.pose.scale * motion.scale / max(own.scale, 1e-6)
         c = p.pose.center_px + (np.asarray(motion.translation) - np.asarray(own.translation)) * p.face_size_px
         P = _project(C, R, s, c)

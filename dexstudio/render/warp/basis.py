@@ -32,11 +32,26 @@ class ExpressionBasis:
         basis: (52, 478, 3) float32 offsets per unit weight, canonical frame, face-size units.
         names: the 52 blendshape names (``channels.ARKIT_NAMES`` order).
         info: provenance (clips, frames, ridge lambda, date), JSON-able.
+        pose_bias: (52, 3) float32 the tracker's apparent head rotation per unit change of
+            each blendshape weight (rotation vector, degrees, camera frame): MediaPipe
+            reads an open mouth or raised brows partly as a head rotation. The animator
+            counter-rotates by it so the re-tracked pose of a render is closer to the
+            requested pose (see ``dexstudio train basis``).
     """
 
     basis: np.ndarray
     names: tuple[str, ...] = ARKIT_NAMES
     info: dict = field(default_factory=dict)
+    pose_bias: np.ndarray = field(default_factory=lambda: np.zeros((N_BLENDSHAPES, 3), np.float32))
+
+    def with_pose_bias(self, pose_bias: np.ndarray, info: dict | None = None) -> "ExpressionBasis":
+        meta = dict(self.info)
+        meta.update(info or {})
+        return ExpressionBasis(self.basis, self.names, meta, np.asarray(pose_bias, np.float32).reshape(N_BLENDSHAPES, 3))
+
+    def apparent_rotation(self, weight_change: np.ndarray) -> np.ndarray:
+        """(52,) blendshape change from the source's own -> (3,) apparent rotation vector (deg)."""
+        return np.asarray(weight_change, np.float32) @ self.pose_bias
 
     def offsets(self, weights: np.ndarray) -> np.ndarray:
         """(52,) or (F, 52) weights -> (478, 3) or (F, 478, 3) offsets (face-size units)."""
@@ -52,7 +67,8 @@ class ExpressionBasis:
         with atomic_path(Path(path)) as tmp:
             with open(tmp, "wb") as f:
                 np.savez_compressed(f, basis=self.basis.astype(np.float16),
-                                    names=np.array(self.names), info=np.array(json.dumps(self.info)))
+                                    names=np.array(self.names), info=np.array(json.dumps(self.info)),
+                                    pose_bias=self.pose_bias.astype(np.float32))
 
     @staticmethod
     def zeros() -> "ExpressionBasis":
@@ -74,11 +90,15 @@ def _load(path: Path) -> ExpressionBasis:
         basis = d["basis"].astype(np.float32)
         names = tuple(str(n) for n in d["names"])
         info = json.loads(str(d["info"])) if "info" in d else {}
+        pose_bias = (d["pose_bias"].astype(np.float32) if "pose_bias" in d
+                     else np.zeros((N_BLENDSHAPES, 3), np.float32))
+        if pose_bias.shape != (N_BLENDSHAPES, 3):
+            pose_bias = np.zeros((N_BLENDSHAPES, 3), np.float32)
     if basis.shape != (N_BLENDSHAPES, N_POINTS, 3) or names != ARKIT_NAMES:
         raise ModelNotFoundError(f"the expression basis {path} has an unexpected layout {basis.shape}",
                                  "refit it with `dexstudio train basis`")
     basis.setflags(write=False)
-    return ExpressionBasis(basis, names, info)
+    return ExpressionBasis(basis, names, info, pose_bias)
 
 
 @dataclass(frozen=True)
@@ -125,3 +145,32 @@ def fit_basis(clips: list[ClipSamples], face_size: float, ridge: float = 1.0,
     meta = dict(info or {})
     meta.update({"frames": n, "ridge": ridge, "units": "canonical face size (forehead-chin)"})
     return ExpressionBasis(W.reshape(N_BLENDSHAPES, N_POINTS, 3).astype(np.float32), ARKIT_NAMES, meta)
+
+
+def rotation_vector_deg(R: np.ndarray) -> np.ndarray:
+    """(3, 3) rotation -> (3,) rotation vector (axis * angle) in degrees."""
+    c = np.clip((np.trace(R) - 1.0) / 2.0, -1.0, 1.0)
+    a = float(np.arccos(c))
+    w = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]])
+    if a < 1e-8:
+        return np.degrees(0.5 * w)
+    return np.degrees(a / (2.0 * np.sin(a)) * w)
+
+
+def rotation_from_vector_deg(v: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`rotation_vector_deg` (Rodrigues)."""
+    th = np.radians(np.asarray(v, np.float64))
+    a = float(np.linalg.norm(th))
+    if a < 1e-12:
+        return np.eye(3)
+    k = th / a
+    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + np.sin(a) * K + (1 - np.cos(a)) * K @ K
+
+
+def fit_pose_bias(weight_changes: np.ndarray, apparent: np.ndarray, ridge: float = 2.0) -> np.ndarray:
+    """Ridge fit (no intercept) of apparent rotation vectors (N, 3, degrees) on blendshape
+    changes (N, 52). Returns the (52, 3) float32 bias."""
+    X = np.asarray(weight_changes, np.float64)
+    Y = np.asarray(apparent, np.float64)
+    return np.linalg.solve(X.T @ X + ridge * np.eye(X.shape[1]), X.T @ Y).astype(np.float32)
