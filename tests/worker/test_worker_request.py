@@ -75,6 +75,7 @@ def test_expression_model_id_enters_the_key(source: SourceImage) -> None:
     plain = RequestBuilder(source, SyntheticAnimator()).build(ev)[0]
     with_em = RequestBuilder(source, SyntheticAnimator(), expression_model=em).build(ev)[0]
     assert with_em.motion.expression_model_id == expression_model_id(em) != ""
+    assert with_em.motion_key == with_em.motion.key()  # the builder's precomputed key
     assert with_em.key != plain.key
     assert with_em.expression_model is em
 
@@ -105,3 +106,15 @@ def test_source_image_rejects_wrong_arrays() -> None:
     img = np.zeros((4, 4, 3), np.uint8)
     s = SourceImage.from_array(img)
     assert not s.image.flags.writeable and img.flags.writeable  # a read-only copy
+
+
+def test_builder_precomputed_keys_equal_lazily_computed_ones(source: SourceImage) -> None:
+    rng = np.random.default_rng(4)
+    ev = make_ev(rng.normal(0, 30, 40), jaw=rng.uniform(0, 1, 40))
+    built = RequestBuilder(source, SyntheticLatentAnimator())
+    for f, r in built.build(ev).items():
+        fresh = dataclasses.replace(r)  # a new instance: nothing cached
+        assert "key" not in fresh.__dict__
+        assert fresh.motion_key == r.motion.key() == r.motion_key
+        assert (fresh.key, fresh.intermediate_key, fresh.source_state_id) == \
+            (r.key, r.intermediate_key, r.source_state_id)
