@@ -27,12 +27,21 @@ Evaluation order of one channel at frame ``f`` (see :mod:`dexstudio.core.evaluat
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 from typing import Optional
 
 from dexstudio.core.keys import KeyCurve
 from dexstudio.core.take import PerformanceSource
 from dexstudio.core.timebase import FrameRange
+
+
+def _finite(obj: object, *names: str) -> None:
+    for name in names:
+        v = float(getattr(obj, name))
+        if not math.isfinite(v):
+            raise ValueError(f"{type(obj).__name__}.{name} must be a finite number, got {v}")
+        object.__setattr__(obj, name, v)
 
 
 class CombineMode(enum.Enum):
@@ -80,6 +89,18 @@ class Retarget:
     clamp_min: Optional[float] = None
     clamp_max: Optional[float] = None
 
+    def __post_init__(self) -> None:
+        _finite(self, "gain", "offset")
+        object.__setattr__(self, "reference_frame", int(self.reference_frame))
+        for name in ("clamp_min", "clamp_max"):
+            v = getattr(self, name)
+            if v is not None:
+                object.__setattr__(self, name, float(v))
+                if math.isnan(v):
+                    raise ValueError(f"retarget {name} must be a number")
+        if self.clamp_min is not None and self.clamp_max is not None and self.clamp_min > self.clamp_max:
+            raise ValueError(f"retarget clamp_min {self.clamp_min} is above clamp_max {self.clamp_max}")
+
 
 @dataclass(frozen=True)
 class Freeze:
@@ -96,6 +117,10 @@ class Freeze:
     value: float = 0.0
     frame: int = 0
     range: Optional[FrameRange] = None
+
+    def __post_init__(self) -> None:
+        _finite(self, "value")
+        object.__setattr__(self, "frame", int(self.frame))
 
 
 @dataclass(frozen=True)
@@ -118,6 +143,13 @@ class Smoothing:
     cutoff_hz: float = 4.0
     min_cutoff: float = 1.0
     beta: float = 0.0
+
+    def __post_init__(self) -> None:
+        _finite(self, "strength", "sigma", "cutoff_hz", "min_cutoff", "beta")
+        if not 0.0 <= self.strength <= 1.0:
+            raise ValueError(f"smoothing strength must be in 0..1, got {self.strength}")
+        if self.sigma < 0 or self.cutoff_hz <= 0 or self.min_cutoff <= 0 or self.beta < 0:
+            raise ValueError("smoothing needs sigma >= 0, cutoff_hz > 0, min_cutoff > 0 and beta >= 0")
 
     @property
     def active(self) -> bool:

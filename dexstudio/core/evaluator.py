@@ -272,7 +272,8 @@ class Evaluator:
 
     def _smoothed(self, take: Take, cols: Sequence[int], state: ProjectState) -> np.ndarray:
         entry = self._smooth.get(take.id)
-        if entry is None or entry.take is not take:
+        # keyed by the data, not the Take object: sliding a take (same arrays) keeps its cache
+        if entry is None or entry.take.values is not take.values or entry.take.rate != take.rate:
             entry = _SmoothCache(take)
             self._smooth[take.id] = entry
         return entry.ensure(cols, state.channels)

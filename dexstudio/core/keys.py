@@ -69,6 +69,8 @@ class Key:
             v = getattr(self, name)
             if v is not None:
                 object.__setattr__(self, name, float(v))
+                if not np.isfinite(float(v)):
+                    raise ValueError(f"key {name} must be finite, got {v}")
         if not np.isfinite(self.value):
             raise ValueError(f"key value must be finite, got {self.value}")
 
@@ -91,6 +93,8 @@ class KeyCurve:
             by_frame = {k.frame: k for k in self.keys}  # last one wins
             object.__setattr__(self, "keys", tuple(by_frame[f] for f in sorted(by_frame)))
         object.__setattr__(self, "default", float(self.default))
+        if not np.isfinite(self.default):
+            raise ValueError(f"curve default must be finite, got {self.default}")
 
     # -- queries ------------------------------------------------------------------------
     def __len__(self) -> int:

@@ -283,3 +283,22 @@ def test_empty_and_far_frames() -> None:
     far = doc.evaluate([-1000, 10**6])
     assert np.array_equal(far.euler[0], doc.evaluate(0).euler[0])      # first frame held
     assert np.array_equal(far.euler[1], doc.evaluate(59).euler[0])     # last frame held
+
+
+def test_settings_validate_their_numbers() -> None:
+    with pytest.raises(ValueError):
+        Retarget(gain=float("nan"))
+    with pytest.raises(ValueError):
+        Retarget(clamp_min=2.0, clamp_max=1.0)
+    with pytest.raises(ValueError):
+        Smoothing(FilterKind.GAUSSIAN, strength=1.5)
+    with pytest.raises(ValueError):
+        Smoothing(FilterKind.BUTTERWORTH, cutoff_hz=0.0)
+    with pytest.raises(ValueError):
+        KeyCurve((), float("inf"))
+    with pytest.raises(ValueError):
+        Key(0, 1.0, out_slope=float("nan"))
+    from dexstudio.core.channel_state import Freeze
+
+    with pytest.raises(ValueError):
+        Freeze(value=float("inf"))
