@@ -91,3 +91,15 @@ def test_one_euro_matches_the_reference_implementation() -> None:
 
     z = np.cumsum(np.random.default_rng(3).normal(size=700))
     assert np.allclose(one_euro(z, 30.0, 1.0, 0.3), ref(z, 30.0, 1.0, 0.3), atol=1e-9)
+
+
+@pytest.mark.parametrize("f", FILTERS)
+def test_a_column_filters_to_the_same_bits_alone_or_in_a_group(f) -> None:
+    """The timeline caches filtered columns in whatever groups edits produce; results
+    must not depend on the grouping (exact dependency ranges rely on it)."""
+    x = np.cumsum(np.random.default_rng(2).normal(size=(700, 9)), axis=0)
+    full = f(x)
+    for j in (0, 4, 8):
+        assert np.array_equal(f(x[:, j]), full[:, j])
+        assert np.array_equal(f(x[:, j:j + 1])[:, 0], full[:, j])
+    assert np.array_equal(f(x[:, 2:7]), full[:, 2:7])
