@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QHBoxLayout, QMenu, QToolButton, QVBoxLayout, QWid
 from dexstudio.core.channels import CHANNEL_SPECS, ChannelGroup
 from dexstudio.core.timebase import FrameRate
 from dexstudio.ui.curve_data import CurveData, Interp, KeyMove, KeyRef
-from dexstudio.ui.envelope_curve import EnvelopeCurveItem
+from dexstudio.ui.envelope_curve import CurveLayer, EnvelopeCurveItem
 from dexstudio.ui.theme import icon
 
 pg.setConfigOptions(antialias=False, background="#1b1e23", foreground="#8a93a3")
@@ -71,17 +71,26 @@ class TimeAxis(pg.AxisItem):
         self.rate = FrameRate(30)
         self.show_timecode = True
 
-    def tickValues(self, minVal: float, maxVal: float, size: float):  # noqa: N802 (pyqtgraph API)
-        levels = super().tickValues(minVal, maxVal, size)
-        out = []
-        for spacing, values in levels:  # frames are integers: no fractional ticks
-            if spacing < 1:
-                continue
-            out.append((spacing, [v for v in values if abs(v - round(v)) < 1e-6]))
-        return out or [(1.0, [float(round(minVal))])]
+    def _major(self, span: float, size: float) -> float:
+        """Smallest 'nice' frame spacing whose labels do not overlap."""
+        fps = max(1, round(self.rate.fps))
+        per_px = span / max(size, 1.0)
+        cands = sorted({1, 2, 5, 10, 20, 50, 100, fps, 2 * fps, 5 * fps, 10 * fps, 30 * fps, 60 * fps,
+                        120 * fps, 300 * fps, 600 * fps, 1800 * fps, 3600 * fps})
+        for c in cands:
+            label_px = 118 if (self.show_timecode and c >= fps) else 34
+            if c / per_px >= label_px:
+                return float(c)
+        return float(cands[-1])
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float):  # noqa: N802 (pyqtgraph API)
+        major = self._major(maxVal - minVal, size)
+        minor = max(1.0, major / 5 if major % 5 == 0 else major / 2 if major % 2 == 0 else major)
+        return [(major, 0.0), (minor, 0.0)]
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802
-        if self.show_timecode and spacing >= max(1.0, self.rate.fps):
+        fps = max(1, round(self.rate.fps))
+        if self.show_timecode and spacing >= fps:
             return [f"{int(round(v))}  {self.rate.timecode(int(round(v)))}" for v in values]
         return [str(int(round(v))) for v in values]
 
@@ -256,7 +265,8 @@ class CurveEditor(QWidget):
         self.normalized = True
         self.selection: set[KeyRef] = set()
         self._curves: dict[str, CurveData] = {}
-        self._items: dict[str, tuple[EnvelopeCurveItem, EnvelopeCurveItem]] = {}
+        self._items: dict[str, tuple[EnvelopeCurveItem, EnvelopeCurveItem]] = {}  # live (dragged)
+        self._live: set[str] = set()
         self._drag: Optional[_DragState] = None
         self._playhead = 0
         self._range = (0, 1)
@@ -273,6 +283,12 @@ class CurveEditor(QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setMouseTracking(True)
 
+        self.perf_layer = CurveLayer()
+        self.perf_layer.setZValue(2)
+        self.main_layer = CurveLayer()
+        self.main_layer.setZValue(5)
+        self.plot.addItem(self.perf_layer)
+        self.plot.addItem(self.main_layer)
         self.keys_item = pg.ScatterPlotItem(size=9, symbol="d", pxMode=True, hoverable=False)
         self.keys_item.setZValue(20)
         self.plot.addItem(self.keys_item)
@@ -340,10 +356,11 @@ class CurveEditor(QWidget):
     def set_curves(self, curves: list[CurveData]) -> None:
         """Show exactly these channels (others are removed)."""
         wanted = {c.channel_id for c in curves}
-        for cid in list(self._items):
+        for cid in list(self._curves):
             if cid not in wanted:
-                for it in self._items.pop(cid):
-                    self.plot.removeItem(it)
+                self._drop_live_items(cid)
+                self.main_layer.remove(cid)
+                self.perf_layer.remove(cid)
                 self._curves.pop(cid, None)
         for c in curves:
             self.update_curve(c, _keys=False)
@@ -352,33 +369,57 @@ class CurveEditor(QWidget):
 
     def update_curve(self, c: CurveData, _keys: bool = True) -> None:
         """Replace one channel's data (fast path during drags)."""
-        self._curves[c.channel_id] = c
-        items = self._items.get(c.channel_id)
-        if items is None:
-            color = channel_color(c.channel_id)
-            dim = QColor(color)
-            dim.setAlpha(80)
-            perf, main = EnvelopeCurveItem(dim), EnvelopeCurveItem(color)
-            perf.setZValue(2)
-            main.setZValue(5)
-            self.plot.addItem(perf)
-            self.plot.addItem(main)
-            items = (perf, main)
-            self._items[c.channel_id] = items
-        perf, main = items
-        col = channel_color(c.channel_id)
-        col.setAlpha(70 if c.muted else 255)
-        if main.color() != col:
-            main.set_color(col)
-        main.set_data(c.start, np.asarray(c.to_display(c.values, self.normalized), dtype=np.float64))
-        if c.performance is not None:
-            perf.set_data(c.start, np.asarray(c.to_display(c.performance, self.normalized), dtype=np.float64))
-            perf.show()
+        cid = c.channel_id
+        self._curves[cid] = c
+        color = channel_color(cid)
+        if c.muted:
+            color = color.darker(220)
+        dim = QColor(color).darker(260)  # opaque: no blending cost per pixel
+        y = np.asarray(c.to_display(c.values, self.normalized), dtype=np.float64)
+        yp = (None if c.performance is None else
+              np.asarray(c.to_display(c.performance, self.normalized), dtype=np.float64))
+        if cid in self._live:
+            items = self._items.get(cid)
+            if items is None:
+                items = (EnvelopeCurveItem(dim), EnvelopeCurveItem(color))
+                items[0].setZValue(3)
+                items[1].setZValue(6)
+                for it in items:
+                    self.plot.addItem(it)
+                self._items[cid] = items
+            self.main_layer.remove(cid)
+            self.perf_layer.remove(cid)
+            perf, main = items
+            main.set_color(color)
+            main.set_data(c.start, y)
+            if yp is not None:
+                perf.set_data(c.start, yp)
+                perf.show()
+            else:
+                perf.hide()
         else:
-            perf.set_data(c.start, np.zeros(0))
-            perf.hide()
+            self._drop_live_items(cid)
+            self.main_layer.set_curve(cid, c.start, y, color)
+            if yp is not None:
+                self.perf_layer.set_curve(cid, c.start, yp, dim)
+            else:
+                self.perf_layer.remove(cid)
         if _keys:
             self._refresh_keys()
+
+    def _drop_live_items(self, cid: str) -> None:
+        items = self._items.pop(cid, None)
+        if items is not None:
+            for it in items:
+                self.plot.removeItem(it)
+
+    def _set_live(self, cids: set[str]) -> None:
+        """Channels being dragged are drawn by their own items; the rest stay cached."""
+        old, self._live = self._live, set(cids)
+        for cid in old ^ self._live:
+            c = self._curves.get(cid)
+            if c is not None:
+                self.update_curve(c, _keys=False)
 
     def curves(self) -> dict[str, CurveData]:
         return dict(self._curves)
@@ -474,6 +515,7 @@ class CurveEditor(QWidget):
         keys = [(k, self._key_value(k)) for k in sorted(self.selection, key=lambda k: (k.channel_id, k.frame))
                 if k.channel_id in self._curves]
         self._drag = _DragState(keys, origin, next(self._drag_ids))
+        self._set_live({k.channel_id for k, _ in keys})
 
     def drag_moves(self, dframe: int, ddisplay: float) -> list[KeyMove]:
         """Targets of the current drag for an offset of ``dframe`` frames and ``ddisplay``
@@ -498,6 +540,7 @@ class CurveEditor(QWidget):
         self.selection = {KeyRef(m.channel_id, m.new_frame) for m in moves}
         self.keysDragged.emit(st.drag_id, moves, final)
         if final:
+            self._set_live(set())
             self.selectionChanged.emit()
 
     def begin_programmatic_drag(self) -> int:

@@ -196,7 +196,7 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.resizeDocks([left, right], [330, 340], Qt.Orientation.Horizontal)
-        self.resizeDocks([bottom], [330], Qt.Orientation.Vertical)
+        self.resizeDocks([bottom], [400], Qt.Orientation.Vertical)
         self.docks = (left, bottom, right)
 
     def _build_transport(self) -> None:

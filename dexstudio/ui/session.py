@@ -322,14 +322,19 @@ class EditorSession(QObject):
         rng = self.frame_range
         st = self.state
         sp = spec(channel_id)
-        lay = self.doc.layers(channel_id, rng)
-        final = np.asarray(lay.final, dtype=np.float64)
-        perf = np.asarray(lay.retargeted, dtype=np.float64)
-        if not np.isfinite(perf).any() or np.array_equal(perf, final):
-            perf_out = None
+        cs = st.channel(channel_id)
+        keys = cs.keys
+        # the performance is drawn apart only where keys / a freeze / a mute replace it
+        edited = bool(keys) or cs.freeze is not None or cs.mute or st.group(sp.group).mute
+        if edited:
+            lay = self.doc.layers(channel_id, rng)
+            final = np.asarray(lay.final, dtype=np.float64)
+            perf = np.asarray(lay.retargeted, dtype=np.float64)
+            perf_out = (None if not np.isfinite(perf).any() or np.array_equal(perf, final)
+                        else np.where(np.isfinite(perf), perf, np.nan))
         else:
-            perf_out = np.where(np.isfinite(perf), perf, np.nan)
-        keys = st.channel(channel_id).keys
+            final = np.asarray(self.doc.channel_values(channel_id, rng), dtype=np.float64)
+            perf_out = None
         kf = np.array(keys.frames, dtype=np.int64)
         kv = np.array([k.value for k in keys.keys], dtype=np.float64)
         muted = st.channel(channel_id).mute or st.group(sp.group).mute

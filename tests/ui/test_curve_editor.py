@@ -1,0 +1,105 @@
+"""Curve editor gestures against a synthetic document (no media, fast)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from dexstudio.core.keys import Interp as CoreInterp
+from dexstudio.ui.curve_data import Interp, KeyRef
+
+CID = "expr.jawOpen"
+
+
+@pytest.fixture
+def win(make_window):
+    w = make_window()
+    w.session.new_synthetic_project(frames=120, channels=1)
+    w.channel_tree.select_channels([CID, "pose.yaw"])
+    return w
+
+
+def test_insert_select_delete_interp(qtbot, win):
+    s, ed = win.session, win.curve_editor
+    s.set_playhead(10)
+    ed.request_insert(10)
+    assert s.state.channel(CID).keys.frames == (10,)
+    assert s.state.channel("pose.yaw").keys.frames == (10,)
+    # the key's value is the curve's value there: inserting changes nothing visible
+    assert s.state.channel(CID).keys.keys[0].value == pytest.approx(s.value_at(CID, 10))
+    s.insert_keys([(CID, 50)], [0.9])
+    # box select everything on the jaw curve between frames 40 and 60
+    ed._finish_box(QPointF(40, -10), QPointF(60, 10), Qt.KeyboardModifier.NoModifier)
+    assert ed.selection == {KeyRef(CID, 50)}
+    ed.interpolationRequested.emit(sorted(ed.selection, key=str), Interp.CONSTANT)
+    assert s.state.channel(CID).keys.key_at(50).interp is CoreInterp.CONSTANT
+    qtbot.keyClick(ed, Qt.Key.Key_Delete)
+    assert s.state.channel(CID).keys.frames == (10,)
+    win.act_undo.trigger()
+    assert s.state.channel(CID).keys.frames == (10, 50)
+
+
+def test_drag_is_one_undo_step_and_snaps_to_frames(win):
+    s, ed = win.session, win.curve_editor
+    s.insert_keys([(CID, 30)], [0.2])
+    n = s.undo_stack.count()
+    ed.set_selection({KeyRef(CID, 30)})
+    ed.begin_programmatic_drag()
+    for i in range(30):
+        ed._update_drag(QPointF(i * 0.37, 0.01 * i), final=False)  # fractional frames
+    ed._update_drag(QPointF(7.4, 0.3), final=True)
+    keys = s.state.channel(CID).keys
+    assert keys.frames == (37,)  # snapped to an integer frame
+    assert keys.keys[0].value == pytest.approx(0.5)
+    assert s.undo_stack.count() == n + 1
+    assert ed.selection == {KeyRef(CID, 37)}
+    s.undo_stack.undo()
+    assert s.state.channel(CID).keys.frames == (30,)
+    assert s.state.channel(CID).keys.keys[0].value == pytest.approx(0.2)
+
+
+def test_locked_channel_refuses_edits(win, messages):
+    s = win.session
+    s.set_channel_flags([CID], lock=True)
+    s.insert_keys([(CID, 5)])
+    assert not s.state.channel(CID).keys
+    assert messages.texts() and "locked" in messages.texts()[-1]
+
+
+def test_expression_slider_keys_at_playhead_on_still_portrait(make_window):
+    w = make_window()  # no driving clip at all
+    s = w.session
+    s.set_playhead(12)
+    slider = w.expression_panel.sliders["expr.mouthSmileLeft"]
+    slider.setSliderDown(True)
+    w.expression_panel._merge["expr.mouthSmileLeft"] = 99
+    n = s.undo_stack.count()
+    for v in (100, 300, 700):
+        w.expression_panel.set_value("expr.mouthSmileLeft", v / 1000)
+    slider.setSliderDown(False)
+    keys = s.state.channel("expr.mouthSmileLeft").keys
+    assert keys.frames == (12,) and keys.keys[0].value == pytest.approx(0.7)
+    assert s.undo_stack.count() == n + 1
+    assert s.value_at("expr.mouthSmileLeft", 12) == pytest.approx(0.7)
+
+
+def test_curve_data_and_cache_bar(win):
+    c = win.session.curve_data(CID)
+    assert c.values.shape == (120,) and np.isfinite(c.values).all()
+    win.curve_editor.set_cache_mask(0, np.arange(120) < 40)
+    assert win.curve_editor.cache_bar.mask.sum() == 40
+
+
+def test_group_mute_and_freeze_toggles(win):
+    from dexstudio.core.channels import ChannelGroup, channels_in_group
+    from dexstudio.ui.channel_tree import COL_FREEZE, COL_MUTE
+
+    tree = win.channel_tree
+    tree.group_item(ChannelGroup.JAW).setCheckState(COL_MUTE, Qt.CheckState.Checked)
+    assert win.session.state.group(ChannelGroup.JAW).mute
+    tree.item("pose.roll").setCheckState(COL_FREEZE, Qt.CheckState.Checked)
+    assert win.session.state.channel("pose.roll").freeze is not None
+    assert tree.group_item(ChannelGroup.POSE).checkState(COL_FREEZE) == Qt.CheckState.PartiallyChecked
+    assert all(win.session.state.channel(c).freeze is None
+               for c in channels_in_group(ChannelGroup.POSE) if c != "pose.roll")
