@@ -37,7 +37,7 @@ from dexstudio.render.warp.warp_field import TpsField, apply_affines, raster_tri
 
 #: rings of control points beyond the face outline: (radial factor, depth offset in
 #: canonical units, rigidity above the jaw, rigidity on the neck)
-_RINGS = ((1.22, -1.0, 1.0, 0.45), (1.55, -3.0, 0.9, 0.2))
+_RINGS = ((1.22, -1.0, 1.0, 0.75), (1.55, -3.0, 0.9, 0.3))
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,7 @@ class WarpAnimator(Animator):
         for v in e[:-1]:
             anchors += [[v, 0.0], [S - 1.0, v], [S - 1 - v, S - 1.0], [0.0, S - 1 - v]]
         anchors = np.array(anchors, np.float64)
-        ctrl_face = np.concatenate([L[list(ls.FACE_OVAL), :2], ring_src])
+        ctrl_face = np.concatenate([self._face_controls(L), ring_src])
         d = np.min(np.linalg.norm(anchors[:, None] - ctrl_face[None], axis=2), axis=1)
         inside = np.all((anchors >= 0) & (anchors <= S - 1), axis=1)
         anchors = anchors[(d > 0.06 * S) & inside]
@@ -291,6 +291,13 @@ class WarpAnimator(Animator):
         ring = p.ring_source + (ring - p.ring_source) * p.ring_rigidity[:, None]
         return P, ring
 
+    def _face_controls(self, pts: np.ndarray) -> np.ndarray:
+        """(M, 2) face points that pin the outer field to the mesh: the outline, the
+        midpoints of its edges and the row of vertices just inside it."""
+        oval = pts[self.topology.oval, :2]
+        mid = 0.5 * (oval + np.roll(oval, -1, axis=0))
+        return np.concatenate([oval, mid, pts[self.topology.inner_ring, :2]])
+
     def _remove_rigid(self, C: np.ndarray, ref: np.ndarray) -> np.ndarray:
         """Take out the rigid part of an expression displacement.
 
@@ -312,9 +319,10 @@ class WarpAnimator(Animator):
         P, ring = self.target_points(state, motion, expression_model)
         L = p.landmarks
         disp = np.zeros((p.tps.operator.shape[1], 2), np.float32)
-        n_oval = len(ls.FACE_OVAL)
-        disp[:n_oval] = P[list(ls.FACE_OVAL), :2] - L[list(ls.FACE_OVAL), :2]
-        disp[n_oval:n_oval + len(ring)] = ring - p.ring_source
+        fc = self._face_controls(P) - self._face_controls(L)
+        n_f = len(fc)
+        disp[:n_f] = fc
+        disp[n_f:n_f + len(ring)] = ring - p.ring_source
         fmap = p.tps.backward_full(disp)  # (S, S, 2)
         layer: Optional[MouthLayer] = None
 

@@ -37,6 +37,8 @@ class FaceTopology:
         right_lid_tris, left_lid_tris: (T,) bool, upper-lid band triangles (between the
             lid margin and the crease loop above it).
         oval: (36,) int32 face-outline loop.
+        inner_ring: (M,) int32 vertices sharing a triangle with the outline (the row just
+            inside it): with the outline, they pin the outer field's slope at the face edge.
     """
 
     triangles: np.ndarray
@@ -46,6 +48,7 @@ class FaceTopology:
     right_lid_tris: np.ndarray
     left_lid_tris: np.ndarray
     oval: np.ndarray
+    inner_ring: np.ndarray
 
     @property
     def eye_tris(self) -> np.ndarray:
@@ -73,6 +76,8 @@ def face_topology(face: CanonicalFace | None = None) -> FaceTopology:
     """The topology of the canonical face (cached)."""
     f = face if face is not None else load_canonical_face()
     t = np.asarray(f.triangles, np.int32)
+    oval = set(ls.FACE_OVAL)
+    inner = sorted({int(v) for tri in t if any(int(u) in oval for u in tri) for v in tri if int(v) not in oval})
     return FaceTopology(
         triangles=t,
         mouth_tris=_inside(t, ls.LIPS_INNER),
@@ -81,4 +86,5 @@ def face_topology(face: CanonicalFace | None = None) -> FaceTopology:
         right_lid_tris=_inside(t, RIGHT_LID_MARGIN + RIGHT_LID_UPPER1 + RIGHT_LID_CREASE) & ~_inside(t, ls.RIGHT_EYE),
         left_lid_tris=_inside(t, LEFT_LID_MARGIN + LEFT_LID_UPPER1 + LEFT_LID_CREASE) & ~_inside(t, ls.LEFT_EYE),
         oval=np.asarray(ls.FACE_OVAL, np.int32),
+        inner_ring=np.asarray(inner, np.int32),
     )

@@ -78,7 +78,7 @@ class TpsField:
         op = (G @ inv).astype(np.float32)
         return TpsField(size, n, op, (grid * size).reshape(n, n, 2).astype(np.float32))
 
-    def backward_coarse(self, displacement: np.ndarray, iterations: int = 2) -> np.ndarray:
+    def backward_coarse(self, displacement: np.ndarray, iterations: int = 3) -> np.ndarray:
         """Coarse backward map from control displacements.
 
         Args:
