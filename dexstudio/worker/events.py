@@ -1,6 +1,7 @@
 """Typed worker events and a small thread-safe observer (no Qt).
 
-Events are delivered **on the worker thread**, synchronously, in the order they happen.
+Events are delivered **on the worker's threads** (the render thread; a failed cache write
+is reported from the cache-writer thread), synchronously, in the order they happen.
 Listeners must be quick and must not block on the worker (calling ``set_playhead`` or
 ``submit_range`` from a listener is fine: they only take a short lock). The Qt bridge
 (``dexstudio/ui``) subscribes one listener that re-emits each event as a Qt signal; Qt's

@@ -164,6 +164,10 @@ def _accepts_cancel(fn: Callable) -> bool:
 
 
 def _frozen(image: np.ndarray) -> np.ndarray:
+    """The worker keeps the arrays animators return (caches, events) and marks them read-only;
+    a view into a buffer the animator may reuse is copied first."""
+    if image.base is not None or not image.flags.c_contiguous:
+        image = np.ascontiguousarray(image).copy()
     if image.flags.writeable:
         image.flags.writeable = False
     return image
