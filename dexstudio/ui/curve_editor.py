@@ -22,7 +22,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QColor, QKeyEvent, QPainter, QPen
-from PySide6.QtWidgets import QHBoxLayout, QMenu, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from dexstudio.core.channels import CHANNEL_SPECS, ChannelGroup
 from dexstudio.core.timebase import FrameRate
@@ -327,7 +327,14 @@ class CurveEditor(QWidget):
         self.btn_norm.setChecked(True)
         for b in (self.btn_frame, self.btn_insert, self.btn_delete, self.btn_norm):
             bar.addWidget(b)
-        bar.addStretch(1)
+        self.legend = QLabel(self)
+        self.legend.setObjectName("hint")
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.legend.setToolTip("Curves shown: bright = result, dark = performance where keys/freeze "
+                               "replace it, diamonds = keys")
+        bar.addSpacing(8)
+        bar.addWidget(self.legend, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(1)
@@ -366,6 +373,15 @@ class CurveEditor(QWidget):
             self.update_curve(c, _keys=False)
         self.selection = {k for k in self.selection if k.channel_id in wanted}
         self._refresh_keys()
+        self._update_legend()
+
+    def _update_legend(self) -> None:
+        parts = []
+        for cid in list(self._curves)[:12]:
+            name = CHANNEL_SPECS[cid].display_name if cid in CHANNEL_SPECS else cid
+            parts.append(f'<span style="color:{channel_color(cid).name()}">&#9632;</span>&nbsp;{name}')
+        more = len(self._curves) - 12
+        self.legend.setText("&nbsp;&nbsp;".join(parts) + (f"&nbsp;&nbsp;+{more} more" if more > 0 else ""))
 
     def update_curve(self, c: CurveData, _keys: bool = True) -> None:
         """Replace one channel's data (fast path during drags)."""

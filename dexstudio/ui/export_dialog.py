@@ -115,7 +115,7 @@ class ExportDialog(QDialog):
         lay.addWidget(g)
 
         self.progress = QProgressBar(self)
-        self.progress.setRange(0, 100)
+        self.progress.setRange(0, max(1, len(frame_range)))
         self.progress.setValue(0)
         self.progress.setFormat("%v / %m frames")
         self.status = QLabel("", self)

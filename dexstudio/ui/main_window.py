@@ -67,7 +67,8 @@ class ShortcutsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
         self.resize(520, 560)
-        rows = [(a.text().replace("&", ""), a.shortcut().toString(QKeySequence.SequenceFormat.NativeText))
+        rows = [(a.property("helpText") or a.text().replace("&", ""),
+                 a.shortcut().toString(QKeySequence.SequenceFormat.NativeText))
                 for a in actions if not a.shortcut().isEmpty()]
         rows += [("Frame all (curve editor)", "F / Home"), ("Insert key (curve editor)", "I / double-click"),
                  ("Box select keys", "drag on empty space"), ("Pan curves", "middle-drag / Alt+drag"),
@@ -195,7 +196,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, right)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.resizeDocks([left, right], [330, 340], Qt.Orientation.Horizontal)
+        self.resizeDocks([left, right], [360, 340], Qt.Orientation.Horizontal)
         self.resizeDocks([bottom], [400], Qt.Orientation.Vertical)
         self.docks = (left, bottom, right)
 
@@ -247,10 +248,12 @@ class MainWindow(QMainWindow):
         self.act_undo.setShortcut(QKeySequence("Ctrl+Z"))
         self.act_undo.setIcon(icon("undo"))
         self.act_undo.setToolTip("Undo (Ctrl+Z)")
+        self.act_undo.setProperty("helpText", "Undo")
         self.act_redo = self.session.undo_stack.createRedoAction(self, "&Redo")
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.act_redo.setIcon(icon("redo"))
         self.act_redo.setToolTip("Redo (Ctrl+Shift+Z)")
+        self.act_redo.setProperty("helpText", "Redo")
         self.addAction(self.act_undo)
         self.addAction(self.act_redo)
         self.act_insert = A("&Insert key at playhead", self.insert_key_at_playhead, "I", "key_add")
@@ -555,8 +558,31 @@ class MainWindow(QMainWindow):
         self._play_timer.start(max(5, int(1000 / fps / 2)))
         self.play_button.setIcon(icon("pause"))
         self.shuttle_label.setText("" if self._shuttle == 1 else f"{self._shuttle:+d}x")
+        self._start_audio()
+
+    def _start_audio(self) -> None:
+        """Play the driving clip's audio from the playhead (forward 1x only; quietly
+        nothing when QtMultimedia is unavailable)."""
+        take, path = self.session.active_take(), self._driving_path()
+        if self._audio is None or take is None or path is None or self._shuttle != 1:
+            return
+        try:
+            from PySide6.QtCore import QUrl
+
+            if self._audio.source() != QUrl.fromLocalFile(path):
+                self._audio.setSource(QUrl.fromLocalFile(path))
+            sec = self.session.state.settings.rate.frame_to_seconds(self.session.playhead - take.start)
+            self._audio.setPosition(max(0, int(float(sec) * 1000)))
+            self._audio.play()
+        except Exception:  # noqa: BLE001 - audio is optional
+            pass
 
     def stop_playback(self) -> None:
+        if self._audio is not None:
+            try:
+                self._audio.pause()
+            except Exception:  # noqa: BLE001
+                pass
         if self._play_timer.isActive():
             self._play_timer.stop()
         self._shuttle = 0
@@ -604,6 +630,8 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_result_image(self, img: object) -> None:
         self.viewer.result.set_image(img)  # type: ignore[arg-type]
+        if self.act_axes.isChecked():
+            self._update_overlays()
 
     @Slot(bool)
     def _on_busy(self, busy: bool) -> None:
