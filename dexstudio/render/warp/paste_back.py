@@ -53,35 +53,45 @@ def paste_back(image: np.ndarray, box: CropBox, fmap: np.ndarray, mouth: MouthLa
     Y1 = min(H, int(np.ceil(box.y0 + box.side)))
     if X1 <= X0 or Y1 <= Y0:
         return out
-    disp = fmap - _grid(S)  # backward displacement in crop pixels
+    disp = (fmap - _grid(S)) / z  # backward displacement in image pixels, on the crop grid
     mouth_full = None
     if mouth is not None:
         mouth_full = np.zeros((S, S, 4), np.float32)
         x0, y0, x1, y1 = mouth.box
         mouth_full[y0:y1, x0:x1, :3] = mouth.rgb
         mouth_full[y0:y1, x0:x1, 3:] = mouth.alpha
-    xs = ((np.arange(X0, X1, dtype=np.float32) - box.x0) * z)
+    xs = np.arange(X0, X1, dtype=np.float32)
+    u = (xs - box.x0) * z  # crop x of each output column
+    wx = feather_1d(u, S)
     for ya in range(Y0, Y1, band):
         yb = min(Y1, ya + band)
-        ys = ((np.arange(ya, yb, dtype=np.float32) - box.y0) * z)
-        u = np.broadcast_to(xs[None, :], (yb - ya, X1 - X0))
-        v = np.broadcast_to(ys[:, None], (yb - ya, X1 - X0))
-        u = np.ascontiguousarray(u)
-        v = np.ascontiguousarray(v)
-        d = cv2.remap(disp, u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        mx = np.arange(X0, X1, dtype=np.float32)[None, :] + d[..., 0] / z
-        my = np.arange(ya, yb, dtype=np.float32)[:, None] + d[..., 1] / z
-        warped = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-        w = feather_weight(np.stack([u, v], -1), S)[..., None]
-        orig = image[ya:yb, X0:X1].astype(np.float32)
-        res = orig * (1 - w) + warped * w
+        ys = np.arange(ya, yb, dtype=np.float32)
+        v = (ys - box.y0) * z
+        # crop -> image resampling of the displacement for this band, as one affine warp
+        M = np.array([[z, 0.0, (X0 - box.x0) * z], [0.0, z, (ya - box.y0) * z]], np.float64)
+        d = cv2.warpAffine(disp, M, (X1 - X0, yb - ya), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        d[..., 0] += xs[None, :]
+        d[..., 1] += ys[:, None]
+        warped = cv2.remap(image, d, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        w = np.minimum(wx[None, :], feather_1d(v, S)[:, None]).astype(np.float32)
+        orig = image[ya:yb, X0:X1]
+        res = cv2.blendLinear(warped, orig, w, 1.0 - w)
         if mouth_full is not None:
-            m = cv2.remap(mouth_full, u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            m = cv2.warpAffine(mouth_full, M, (X1 - X0, yb - ya), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
             a = m[..., 3:]
             if a.max() > 0:
-                res = res * (1 - a) + m[..., :3] * a
-        out[ya:yb, X0:X1] = np.clip(res + 0.5, 0, 255).astype(np.uint8)
+                res = np.clip(res.astype(np.float32) * (1 - a) + m[..., :3] * a + 0.5, 0, 255).astype(np.uint8)
+        out[ya:yb, X0:X1] = res
     return out
+
+
+def feather_1d(t: np.ndarray, size: int, margin: float = 0.08) -> np.ndarray:
+    """Smoothstep weight of crop coordinates along one axis: 0 at the crop border."""
+    d = np.minimum(t, size - 1 - t)
+    x = np.clip(d / (margin * size), 0.0, 1.0)
+    return (x * x * (3 - 2 * x)).astype(np.float32)
 
 
 def _grid(size: int) -> np.ndarray:
