@@ -134,11 +134,14 @@ class _SmoothCache:
 
     def __init__(self, take: Take) -> None:
         self.take = take
-        self.raw = take.values.astype(np.float64)
-        self.matrix = self.raw.copy()
+        self.matrix = take.values.astype(np.float64)
         self.filtered: Optional[np.ndarray] = None
         self.settings: list[Smoothing] = [Smoothing()] * C  # raw = NONE
         self.fkeys: list[Optional[Smoothing]] = [None] * C
+
+    def _raw(self, cols: list[int]) -> np.ndarray:
+        """(F, K) float64 raw columns (converted on demand; the take keeps float32)."""
+        return self.take.values[:, cols].astype(np.float64)
 
     def ensure(self, cols: Sequence[int], channels: Sequence[ChannelState]) -> np.ndarray:
         stale: dict[Smoothing, list[int]] = {}
@@ -150,22 +153,22 @@ class _SmoothCache:
             stale.setdefault(replace(sm, strength=1.0), []).append(c)
         for fk, cs in stale.items():
             if not fk.active:
-                self.matrix[:, cs] = self.raw[:, cs]
+                self.matrix[:, cs] = self._raw(cs)
                 for c in cs:
                     self.settings[c] = channels[c].smoothing
                 continue
             if self.filtered is None:
-                self.filtered = np.zeros_like(self.raw)
+                self.filtered = np.zeros_like(self.matrix)
             todo = [c for c in cs if self.fkeys[c] != fk]
             if todo:
-                self.filtered[:, todo] = _filter(self.raw[:, todo], fk, self.take.rate.fps)
+                self.filtered[:, todo] = _filter(self._raw(todo), fk, self.take.rate.fps)
                 for c in todo:
                     self.fkeys[c] = fk
             by_strength: dict[float, list[int]] = {}
             for c in cs:
                 by_strength.setdefault(channels[c].smoothing.strength, []).append(c)
             for strength, group in by_strength.items():
-                self.matrix[:, group] = _mix(self.raw[:, group], self.filtered[:, group], strength)
+                self.matrix[:, group] = _mix(self._raw(group), self.filtered[:, group], strength)
                 for c in group:
                     self.settings[c] = channels[c].smoothing
         return self.matrix

@@ -27,8 +27,16 @@ class Signal(Generic[E]):
             pass
 
     def emit(self, event: E) -> None:
+        """Call every callback; if some raise, the first error is re-raised after all ran."""
+        error: BaseException | None = None
         for cb in list(self._callbacks):
-            cb(event)
+            try:
+                cb(event)
+            except Exception as exc:  # noqa: BLE001 - re-raised below
+                if error is None:
+                    error = exc
+        if error is not None:
+            raise error
 
     def __len__(self) -> int:
         return len(self._callbacks)

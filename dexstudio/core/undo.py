@@ -73,8 +73,20 @@ class UndoStack:
 
     # -- edits ---------------------------------------------------------------------------------
     def push(self, cmd: Command) -> None:
-        """Apply ``cmd`` and record it (merged into the previous one when they merge)."""
-        cmd.redo(self.doc)
+        """Apply ``cmd`` and record it (merged into the previous one when they merge).
+
+        If a change listener raises, the edit has still happened: it is recorded (so it
+        can be undone) before the error propagates."""
+        rev = self.doc.revision
+        try:
+            cmd.redo(self.doc)
+        except BaseException:
+            if self.doc.revision != rev:
+                self._record(cmd)
+            raise
+        self._record(cmd)
+
+    def _record(self, cmd: Command) -> None:
         del self._commands[self._index:]
         if self._clean is not None and self._clean > self._index:
             self._clean = None

@@ -156,3 +156,20 @@ def test_each_builder_and_undo_restores_state() -> None:
         C.delete_key(doc, "pose.yaw", 999)
     with pytest.raises(ValueError):
         C.add_take(doc, doc.state.takes[0])
+
+
+def test_failing_listener_neither_hides_the_event_nor_loses_the_undo_step() -> None:
+    doc, stack = make_doc(30, second=False)
+    seen = []
+
+    def bad(ev) -> None:
+        raise RuntimeError("listener bug")
+
+    doc.changed.connect(bad)
+    doc.changed.connect(seen.append)
+    with pytest.raises(RuntimeError):
+        stack.push(C.add_key(doc, "pose.yaw", 3, 1.0))
+    assert len(seen) == 1 and stack.can_undo
+    doc.changed.disconnect(bad)
+    stack.undo()
+    assert doc.state.channel("pose.yaw").keys.frames == ()
