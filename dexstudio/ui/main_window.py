@@ -109,7 +109,8 @@ class MainWindow(QMainWindow):
         self._source_path = ""
         self._landmarks: dict[str, np.ndarray] = {}
         self._driving_cache: dict[tuple[str, int], np.ndarray] = {}
-        self._closing = False
+        self._closing = False  # True: close without asking to save
+        self._shut_down = False
         self._export_dialog: Optional[ExportDialog] = None
         self._export_job: Optional[JobHandle] = None
         self._loop: Optional[tuple[int, int]] = None
@@ -1162,8 +1163,9 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop playback, cancel and join every job thread, close the render worker."""
-        if self._closing:
+        if self._shut_down:
             return
+        self._shut_down = True
         self._closing = True
         self.stop_playback()
         self._autosave_timer.stop()
