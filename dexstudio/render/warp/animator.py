@@ -33,7 +33,13 @@ from dexstudio.render.warp.detect import choose_face, detect_faces
 from dexstudio.render.warp.paste_back import paste_back
 from dexstudio.render.warp.mouth import MouthLayer, MouthLook, analyse_mouth, cavity_layer, mouth_map
 from dexstudio.render.warp.topology import FaceTopology, face_topology
-from dexstudio.render.warp.warp_field import TpsField, apply_affines, raster_triangle_ids, triangle_affines
+from dexstudio.render.warp.warp_field import (
+    TpsField,
+    apply_affines,
+    raster_triangle_ids,
+    small_matmul,
+    triangle_affines,
+)
 
 #: rings of control points beyond the face outline: (radial factor, depth offset in
 #: canonical units, rigidity above the jaw, rigidity on the neck)
@@ -261,9 +267,10 @@ class WarpAnimator(Animator):
             # reproduce its canonical landmarks; blend them in by detail_weight.
             a = float(motion.detail_weight)
             k = self.face.face_size / max(expression_model.face_size, 1e-6)
-            take = (dw @ expression_model.blend_basis.reshape(N_BLENDSHAPES, -1)
-                    + np.asarray(motion.detail, np.float32) @ expression_model.detail_basis.reshape(
-                        expression_model.detail_basis.shape[0], -1)).reshape(-1, 3) * k
+            nd = expression_model.detail_basis.shape[0]
+            take = (small_matmul(dw, expression_model.blend_basis.reshape(N_BLENDSHAPES, -1))
+                    + small_matmul(np.asarray(motion.detail[:nd], np.float32),
+                                   expression_model.detail_basis.reshape(nd, -1))).reshape(-1, 3) * k
             gen = C[:468] - p.canonical[:468]
             C[:468] = p.canonical[:468] + (1 - a) * gen + a * take
         return self._remove_rigid(C, p.canonical) - p.canonical

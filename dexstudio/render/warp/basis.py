@@ -55,9 +55,11 @@ class ExpressionBasis:
 
     def offsets(self, weights: np.ndarray) -> np.ndarray:
         """(52,) or (F, 52) weights -> (478, 3) or (F, 478, 3) offsets (face-size units)."""
+        from dexstudio.render.warp.warp_field import small_matmul
+
         w = np.asarray(weights, np.float32)
         flat = self.basis.reshape(N_BLENDSHAPES, -1)
-        out = w @ flat
+        out = small_matmul(w.reshape(-1, N_BLENDSHAPES), flat)
         return out.reshape(w.shape[:-1] + (N_POINTS, 3))
 
     def save(self, path: Path) -> None:
