@@ -40,7 +40,10 @@ _SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "samples" / "astro
 
 @dataclass(frozen=True)
 class WorkerBenchResult:
-    """Seconds. ``within_budget``: requests served within render time + 50 ms."""
+    """Seconds. ``render_median``: the animator alone on the calling thread;
+    ``fill_interval_median``: time per rendered frame inside the worker during the fill (the
+    frame render time under the benchmark's own conditions); ``within_budget``: requests
+    served within ``fill_interval_median`` + 50 ms."""
 
     render_median: float
     fill_interval_median: float
@@ -92,7 +95,7 @@ def run_worker_bench(animator: str = "synthetic", frames: int = 600, requests: i
         add_take(doc, Take.from_motion(synthetic_track(frames, seed=seed), "bench")).redo(doc)
         ev = doc.evaluate(FrameRange(0, frames))
         times = []
-        for i in range(7):
+        for i in range(15):
             t0 = time.perf_counter()
             probe.render(state, FrameMotion.from_evaluated(ev, i))
             times.append(time.perf_counter() - t0)
@@ -140,8 +143,9 @@ def run_worker_bench(animator: str = "synthetic", frames: int = 600, requests: i
                     latencies.append(ready_at[target] - t0)
             done = len(ready_at)
             intervals = np.diff(np.asarray(fresh))
-    budget = render_median + 0.050
-    return WorkerBenchResult(render_median, float(np.median(intervals)) if len(intervals) else 0.0,
+    frame_time = float(np.median(intervals)) if len(intervals) else render_median
+    budget = frame_time + 0.050  # the frame time measured under the same conditions
+    return WorkerBenchResult(render_median, frame_time,
                              statistics.median(latencies), _percentile(latencies, 90),
                              max(latencies), sum(lat <= budget for lat in latencies), len(latencies), done)
 
@@ -155,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
           f"{r.fill_interval_median * ms:.1f} ms per frame inside the worker during the fill")
     print(f"  playhead latency during a background fill: median {r.latency_median * ms:.1f} ms, "
           f"p90 {r.latency_p90 * ms:.1f} ms, max {r.latency_max * ms:.1f} ms over {r.requests} requests")
-    print(f"  within one frame render + 50 ms ({(r.render_median + 0.05) * ms:.1f} ms): "
+    print(f"  within one frame render (in the worker) + 50 ms ({(r.fill_interval_median + 0.05) * ms:.1f} ms): "
           f"{r.within_budget}/{r.requests}; background frames done meanwhile: {r.fill_frames_done}")
     return 0
 
