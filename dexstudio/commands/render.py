@@ -19,7 +19,7 @@ from dexstudio.core.timebase import FrameRange
 from dexstudio.worker.device import default_cpu_threads
 from dexstudio.worker.project_render import RenderSummary, render_project
 from dexstudio.worker.request import OutputOptions
-from dexstudio.worker.worker import GiB, MiB, WorkerConfig
+from dexstudio.worker.worker import MiB, WorkerConfig
 
 
 class RenderArgumentError(DexStudioError):

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-from conftest import make_ev  # noqa: F401  (shared helpers live there)
 
 from dexstudio.core.commands import add_key, add_take, move_key, set_key_value
 from dexstudio.core.document import Document, DocumentChanged
