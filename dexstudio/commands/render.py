@@ -51,6 +51,8 @@ def run_render_command(args: argparse.Namespace) -> RenderSummary:
     from dexstudio.io.project_file import load_project
 
     doc = load_project(Path(args.project))
+    if args.crf is not None and not 0 <= args.crf <= 51:
+        raise RenderArgumentError(f"--crf {args.crf} is out of range", "use 0 (lossless) to 51; 18 is the default")
     if args.size is not None and not 64 <= args.size <= 4096:
         raise RenderArgumentError(f"--size {args.size} is out of range", "use 64 to 4096 pixels")
     bar = ProgressBar("render", stream=sys.stderr, enabled=None if not args.quiet else False)

@@ -112,6 +112,8 @@ def test_cli_errors_are_typed(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "--range" in capsys.readouterr().err
     assert main(["render", str(project), "-o", str(tmp_path / "o.mp4"), "--range", "x"]) == 2
     assert "START:STOP" in capsys.readouterr().err
+    assert main(["render", str(project), "-o", str(tmp_path / "o.mp4"), "--crf", "99"]) == 2
+    assert "--crf" in capsys.readouterr().err
     doc = Document()
     save_project(doc, tmp_path / "empty.dexproj")
     with pytest.raises(ProjectNotRenderableError, match="no source portrait"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from dexstudio.core.commands import add_key, add_take, move_key, set_key_value
 from dexstudio.core.document import Document, DocumentChanged
 from dexstudio.core.synthetic import synthetic_track
