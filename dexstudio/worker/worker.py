@@ -3,23 +3,28 @@
 Usage (Qt-free; the editor's Qt bridge subscribes to ``worker.events`` and re-emits each
 event as a signal, so GUI slots run on the GUI thread)::
 
-    with RenderWorker(lambda device: WarpAnimator(device=device), WorkerConfig()) as worker:
+    factory = lambda device: WarpAnimator(WarpSettings(device=device))
+    with RenderWorker(factory, WorkerConfig()) as worker:
         worker.events.subscribe(FrameReady, on_frame)          # called on the worker thread
-        builder = RequestBuilder(SourceImage.from_array(img), animator_id=..., settings_key=...)
+        builder = RequestBuilder.from_identity(worker.animator_identity(),
+                                               SourceImage.from_array(img))
         worker.submit_range(builder.build(document.evaluate(frames)), window=FrameRange(0, 90))
         worker.set_playhead(42)                                 # served next
         ...
         # an edit changed frames 30..60: rebuild only those and merge them in
         worker.submit_range(builder.build(document.evaluate(changed)), replace=False)
 
+(:class:`dexstudio.worker.project_render.DocumentRenderFeed` does the last step from the
+document's change events.)
+
 Scheduling: :class:`dexstudio.worker.schedule.PendingQueue` (playhead, then the window,
-then the background fill). Moving the playhead to a frame that is not ready preempts
-the running background job (its token is cancelled; a cancel-aware animator stops within
-its polling interval, and the frame is queued again), so the playhead frame waits at most
-for the animator's next safe point, not for a whole background frame. A request for a frame replaces the pending one (dropped
+then the background fill). A request for a frame replaces the pending one (dropped
 before it starts); if the frame is being rendered with other content, the running job's
 :class:`CancelToken` is cancelled (animators whose ``render`` takes a ``cancel`` keyword
 stop at their next safe point; for others the result is cached but not announced).
+Moving the playhead to a frame that is not ready preempts the running job the same way
+(the preempted frame is queued again), so with a cancel-aware animator the playhead
+frame waits for the next safe point, not for a whole background frame.
 
 Paste-back (``OutputOptions.paste_back``) uses the optional pair
 ``animator.render_frame(state, motion, expression_model) -> F`` and
