@@ -114,6 +114,12 @@ def test_cli_errors_are_typed(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "START:STOP" in capsys.readouterr().err
     assert main(["render", str(project), "-o", str(tmp_path / "o.mp4"), "--crf", "99"]) == 2
     assert "--crf" in capsys.readouterr().err
+    import torch
+
+    if not torch.cuda.is_available():
+        assert main(["render", str(project), "-o", str(tmp_path / "o.mp4"), "--device", "cuda",
+                     "--cache-dir", str(tmp_path / "c")]) == 2
+        assert "no CUDA GPU" in capsys.readouterr().err
     doc = Document()
     save_project(doc, tmp_path / "empty.dexproj")
     with pytest.raises(ProjectNotRenderableError, match="no source portrait"):
