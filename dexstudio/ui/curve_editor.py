@@ -140,6 +140,13 @@ class CacheBar(QWidget):
             p.fillRect(QRectF(xa, 1, max(1.0, xb - xa), self.height() - 2), color)
 
 
+class _KeysItem(pg.ScatterPlotItem):
+    """Key diamonds. Clicks pass through to the view box, which picks keys itself."""
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802
+        ev.ignore()
+
+
 @dataclass
 class _DragState:
     keys: list[tuple[KeyRef, float]]  # selected keys with their value at drag start
@@ -289,8 +296,11 @@ class CurveEditor(QWidget):
         self.main_layer.setZValue(5)
         self.plot.addItem(self.perf_layer)
         self.plot.addItem(self.main_layer)
-        self.keys_item = pg.ScatterPlotItem(size=9, symbol="d", pxMode=True, hoverable=False)
+        self.keys_item = _KeysItem(size=9, symbol="d", pxMode=True, hoverable=False)
         self.keys_item.setZValue(20)
+        # the view box picks keys itself (click, Shift/Ctrl-click, drag): the scatter must
+        # not swallow the clicks
+        self.keys_item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.plot.addItem(self.keys_item)
         self.playhead = pg.InfiniteLine(pos=0, angle=90, movable=True,
                                         pen=pg.mkPen(PLAYHEAD_COLOR, width=1.5),
@@ -474,10 +484,12 @@ class CurveEditor(QWidget):
                 data.append(ref)
         self.keys_item.setData(x=xs, y=ys, brush=brushes, pen=pens, data=data)
 
-    def _pick(self, p: QPointF, px: QPointF) -> Optional[KeyRef]:
+    def _pick(self, p: QPointF, px: tuple[float, float]) -> Optional[KeyRef]:
+        """The key within :data:`PICK_RADIUS_PX` of ``p`` (view coords); ``px`` = view
+        units per device pixel (x, y)."""
         best, best_d = None, PICK_RADIUS_PX
-        sx = max(abs(px.x()), 1e-12)
-        sy = max(abs(px.y()), 1e-12)
+        sx = max(abs(float(px[0])), 1e-12)
+        sy = max(abs(float(px[1])), 1e-12)
         for cid, c in self._curves.items():
             if c.key_frames.size == 0:
                 continue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
@@ -103,3 +105,70 @@ def test_group_mute_and_freeze_toggles(win):
     assert tree.group_item(ChannelGroup.POSE).checkState(COL_FREEZE) == Qt.CheckState.PartiallyChecked
     assert all(win.session.state.channel(c).freeze is None
                for c in channels_in_group(ChannelGroup.POSE) if c != "pose.roll")
+
+
+def _mouse(ed, kind, pos, buttons, button, mods=Qt.KeyboardModifier.NoModifier):
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    vp = ed.plot.viewport()
+    ev = QMouseEvent(kind, QPointF(pos), QPointF(vp.mapToGlobal(pos)), button, buttons, mods)
+    QApplication.sendEvent(vp, ev)
+    QApplication.processEvents()
+    if kind == ev.Type.MouseMove:
+        time.sleep(0.012)  # pyqtgraph drops moves faster than its mouse rate limit (100/s)
+
+
+def _at(ed, cid, frame, value):
+    c = ed.curves()[cid]
+    sp = ed.vb.mapViewToScene(QPointF(frame, float(c.to_display(value, ed.normalized))))
+    return ed.plot.mapFromScene(sp)
+
+
+def test_real_mouse_click_drag_box_and_double_click(qtbot, make_window):
+    from PySide6.QtCore import QEvent
+
+    w = make_window()
+    s, ed = w.session, w.curve_editor
+    s.new_synthetic_project(frames=120, channels=1)
+    w.channel_tree.select_channels([CID])
+    s.insert_keys([(CID, 60)], [0.5])
+    ed.frame_all()
+    qtbot.wait(50)
+    L, N = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    P, R, M = QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease, QEvent.Type.MouseMove
+    # click on the key selects it
+    p = _at(ed, CID, 60, 0.5)
+    _mouse(ed, P, p, L, L)
+    _mouse(ed, R, p, N, L)
+    assert ed.selection == {KeyRef(CID, 60)}
+    # drag it: time snaps to frames, value follows, one undo step
+    n = s.undo_stack.count()
+    _mouse(ed, P, p, L, L)
+    for i in range(1, 13):
+        _mouse(ed, M, _at(ed, CID, 60 + i, 0.5 + 0.02 * i), L, N)
+    _mouse(ed, R, _at(ed, CID, 72, 0.74), N, L)
+    keys = s.state.channel(CID).keys
+    assert keys.frames == (72,)
+    assert keys.keys[0].value == pytest.approx(0.74, abs=0.03)
+    assert s.undo_stack.count() == n + 1
+    # box select on empty space around it
+    ed.set_selection(set())
+    from PySide6.QtCore import QPoint
+
+    ed.frame_all()  # the drag took the key above the framed range
+    qtbot.wait(50)
+    k = _at(ed, CID, 72, s.state.channel(CID).keys.keys[0].value)
+    a, b = k + QPoint(-40, 30), k + QPoint(40, -30)
+    _mouse(ed, P, a, L, L)
+    for t in np.linspace(0, 1, 6)[1:]:
+        _mouse(ed, M, a + (b - a) * t, L, N)
+    _mouse(ed, R, b, N, L)
+    assert ed.selection == {KeyRef(CID, 72)}
+    # double-click inserts a key on the curve there
+    q = _at(ed, CID, 20, s.value_at(CID, 20))
+    from PySide6.QtTest import QTest
+
+    QTest.mouseDClick(ed.plot.viewport(), L, Qt.KeyboardModifier.NoModifier, q)
+    assert 20 in s.state.channel(CID).keys.frames or 19 in s.state.channel(CID).keys.frames \
+        or 21 in s.state.channel(CID).keys.frames
