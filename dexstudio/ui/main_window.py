@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -1120,9 +1121,46 @@ class MainWindow(QMainWindow):
         return dlg
 
     def apply_preferences(self, prefs: Preferences) -> None:
+        """Save the preferences; switching to the DeX animator checks its checkpoint
+        first (a missing one is a clear error and the warp animator stays)."""
+        from dexstudio.core.project import AnimatorKind
+
+        if prefs.animator is AnimatorKind.DEX and prefs.animator != self.prefs.animator:
+            if not self._switch_to_dex(prefs.checkpoint):
+                prefs = replace(prefs, animator=AnimatorKind.WARP)
         self.prefs = prefs
         prefs.save(self.settings)
         self.statusBar().showMessage("Preferences saved; device and cache changes apply to new renders", 5000)
+
+    def _switch_to_dex(self, checkpoint: str) -> bool:
+        from dexstudio.render.dex.checkpoint import require_checkpoint
+
+        try:
+            folder = require_checkpoint(checkpoint or None)
+        except DexStudioError as exc:
+            self.show_error(exc)
+            return False
+
+        def factory(device: str) -> Animator:
+            from dexstudio.render.dex.animator import DexAnimator
+
+            return DexAnimator(folder, device=None if device in ("", "auto") else device)
+
+        def load(progress, cancel):
+            return factory("cpu")
+
+        job = self.jobs.start("load-dex", load)
+        self._track_job(job, "Loading the DeX checkpoint")
+        job.setProperty("checkpoint", str(folder))
+        self._dex_factory = factory
+        job.succeeded.connect(self._on_dex_loaded)
+        job.failed.connect(self.show_error)
+        return True
+
+    @Slot(object)
+    def _on_dex_loaded(self, animator: object) -> None:
+        self.preview.set_animator(self._dex_factory, animator)  # type: ignore[arg-type]
+        self.statusBar().showMessage("Rendering with the DeX diffusion animator", 5000)
 
     def show_shortcuts(self) -> ShortcutsDialog:
         dlg = ShortcutsDialog(self.actions(), self)

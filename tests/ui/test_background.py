@@ -80,3 +80,17 @@ def test_error_dialogs_leave_project_unchanged(qtbot, make_window, sample_portra
     assert project_to_bytes(w.session.state, tmp_path / "p.dexproj") == ref
     assert w.source_image is not None and w.session.state.source.path == str(sample_portrait)
     assert not Path(tmp_path / "afile" / "p.dexproj").exists()
+
+
+def test_missing_checkpoint_keeps_the_warp_animator(make_window, tmp_path, messages, ui_settings):
+    from dataclasses import replace
+
+    from dexstudio.core.project import AnimatorKind
+    from dexstudio.ui.preferences import Preferences
+
+    w = make_window()
+    w.apply_preferences(replace(w.prefs, animator=AnimatorKind.DEX, checkpoint=str(tmp_path / "nope")))
+    assert messages.texts() and "checkpoint" in messages.texts()[-1].lower()
+    assert w.prefs.animator is AnimatorKind.WARP
+    assert Preferences.load(ui_settings).animator is AnimatorKind.WARP
+    assert w.preview.key_animator.animator_id == "warp"

@@ -172,3 +172,32 @@ def test_real_mouse_click_drag_box_and_double_click(qtbot, make_window):
     QTest.mouseDClick(ed.plot.viewport(), L, Qt.KeyboardModifier.NoModifier, q)
     assert 20 in s.state.channel(CID).keys.frames or 19 in s.state.channel(CID).keys.frames \
         or 21 in s.state.channel(CID).keys.frames
+
+
+def test_inspector_edits_apply_to_selection_with_one_undo_per_gesture(win):
+    from dexstudio.core.channel_state import CombineMode, FilterKind, RetargetMode
+
+    s, insp = win.session, win.inspector
+    win.channel_tree.select_channels(["pose.yaw", "pose.pitch"])
+    n = s.undo_stack.count()
+    for v in (0.9, 0.8, 0.7, 0.5):  # a spin box held down: one gesture
+        insp.gain.setValue(v)
+    assert s.state.channel("pose.yaw").retarget.gain == pytest.approx(0.5)
+    assert s.state.channel("pose.pitch").retarget.gain == pytest.approx(0.5)
+    assert s.undo_stack.count() == n + 1
+    insp._new_merge()
+    insp.rt_mode.setCurrentIndex(insp.rt_mode.findData(RetargetMode.ABSOLUTE))
+    insp._on_rt_mode()
+    assert s.state.channel("pose.yaw").retarget.mode is RetargetMode.ABSOLUTE
+    insp.combine.setCurrentIndex(insp.combine.findData(CombineMode.BLEND))
+    insp._on_combine()
+    insp.blend.setValue(25)
+    assert s.state.channel("pose.pitch").combine is CombineMode.BLEND
+    assert s.state.channel("pose.pitch").blend_weight.default == pytest.approx(0.25)
+    raw = s.doc.channel_values("pose.yaw", s.frame_range)
+    insp.filter.setCurrentIndex(insp.filter.findData(FilterKind.GAUSSIAN))
+    insp._on_smoothing()
+    assert s.state.channel("pose.yaw").smoothing.kind is FilterKind.GAUSSIAN
+    smooth = s.doc.channel_values("pose.yaw", s.frame_range)
+    assert np.abs(np.diff(smooth, 2)).mean() < np.abs(np.diff(raw, 2)).mean()  # evaluated curve is smoother
+    assert s.undo_stack.count() == n + 5
