@@ -16,7 +16,10 @@ from dexstudio.ui.export_dialog import ExportRequest
 from dexstudio.ui.preferences import ExportFormatPref
 
 
-def test_event_loop_runs_during_extraction(qtbot, make_window, sample_driving, ui):
+def test_event_loop_runs_during_extraction(qtbot, make_window, sample_driving, ui, tmp_path, monkeypatch):
+    from dexstudio.io import cache_dirs
+
+    monkeypatch.setenv(cache_dirs.CACHE_ENV_VAR, str(tmp_path / "fresh-cache"))  # a real, uncached extraction
     w = make_window()
     ticks: list[float] = []
     timer = QTimer()
