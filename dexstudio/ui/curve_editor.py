@@ -634,6 +634,23 @@ class CurveEditor(QWidget):
         pad = (hi - lo) * 0.08
         self.vb.setRange(xRange=self._range, yRange=(lo - pad, hi + pad), padding=0.02)
 
+    def ensure_values_visible(self) -> None:
+        """Widen the value range when curves or keys left it (not during a drag)."""
+        if self._drag is not None or not self._curves:
+            return
+        lo, hi = np.inf, -np.inf
+        for c in self._curves.values():
+            for arr in (c.values, c.key_values):
+                if arr is not None and arr.size:
+                    d = np.asarray(c.to_display(arr, self.normalized))
+                    lo, hi = min(lo, float(np.nanmin(d))), max(hi, float(np.nanmax(d)))
+        if not np.isfinite(lo):
+            return
+        (_, _), (y0, y1) = self.vb.viewRange()
+        if lo < y0 or hi > y1:
+            pad = (max(hi, y1) - min(lo, y0)) * 0.05
+            self.vb.setYRange(min(lo, y0) - pad, max(hi, y1) + pad, padding=0)
+
     def _toggle_normalized(self) -> None:
         self.normalized = self.btn_norm.isChecked()
         curves = list(self._curves.values())

@@ -456,6 +456,7 @@ class MainWindow(QMainWindow):
                 for cid in changed:
                     self.curve_editor.update_curve(self.session.curve_data(cid), _keys=False)
                 self.curve_editor._refresh_keys()
+                self.curve_editor.ensure_values_visible()
         self._update_driving()
 
     def _sync_preview_inputs(self) -> None:
