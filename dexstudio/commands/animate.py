@@ -32,12 +32,13 @@ from dexstudio.core.channels import (
     EXPR_CHANNEL_IDS,
     resolve_channel_selector,
 )
-from dexstudio.core.errors import DexStudioError
+from dexstudio.core.errors import Cancelled, DexStudioError
 from dexstudio.core.evaluated import EvaluatedMotion
 from dexstudio.core.filters import gaussian
 from dexstudio.core.motion import MotionTrack
 from dexstudio.core.progress import CancelToken, Progress, ProgressCallback
 from dexstudio.core.rotation import euler_to_matrix, matrix_to_euler
+from dexstudio.io.export import X264_PRESETS
 from dexstudio.render.base import FrameMotion, SourceOptions, SourceState
 
 
@@ -170,6 +171,7 @@ class AnimateOptions:
     device: str = "auto"
     animator: str = "warp"
     crf: int = 18
+    preset: str = "superfast"
     side_by_side: bool = False
 
 
@@ -283,16 +285,46 @@ def run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions 
     _check_output(output, ExportFormat.MP4)  # fail on a read-only folder before any work
     image = load_image(source)
     animator = make_animator(opts.animator, opts.device)
+    # analyse the source while the driving clip is tracked (both use a core each)
+    prepared: dict[str, object] = {}
+    inner = CancelToken()  # stops the tracking early when the source turns out unusable
+
+    def prepare() -> None:
+        try:
+            prepared["state"] = animator.prepare(image, SourceOptions(face_index=opts.face_index,
+                                                                      crop_size=opts.size))
+        except BaseException as exc:  # re-raised in the caller's thread
+            prepared["error"] = exc
+            inner.cancel()
+        finally:
+            animator.close()
+
+    def extract_progress(p: Progress) -> None:
+        if cancel is not None and cancel.cancelled:
+            inner.cancel()
+        if progress is not None:
+            progress(p)
+
+    worker = threading.Thread(target=prepare, name="dexstudio-prepare", daemon=True)
+    worker.start()
     try:
-        state = animator.prepare(image, SourceOptions(face_index=opts.face_index, crop_size=opts.size))
+        res = run_extraction(driving, progress=extract_progress, cancel=inner)
+    except Cancelled:
+        worker.join()
+        if "error" in prepared:
+            raise prepared["error"] from None  # type: ignore[misc]
+        raise
     finally:
-        animator.close()
-    res = run_extraction(driving, progress=progress, cancel=cancel)
+        worker.join()
+    if "error" in prepared:
+        raise prepared["error"]  # type: ignore[misc]
+    state = prepared["state"]
+    assert isinstance(state, SourceState)
     track = res.track
     t_ex = time.perf_counter() - t0
     ev = track_to_motion(track, state.own_motion, opts.motion)
     n = len(ev)
-    settings = ExportSettings(fps=track.rate, crf=opts.crf, frame_range=FrameRange(0, n),
+    settings = ExportSettings(fps=track.rate, crf=opts.crf, preset=opts.preset, frame_range=FrameRange(0, n),
                               audio_source=Path(driving),
                               layout=ExportLayout.SIDE_BY_SIDE if opts.side_by_side else ExportLayout.RESULT)
     t1 = time.perf_counter()
@@ -338,7 +370,7 @@ def run(args: argparse.Namespace) -> int:
         raise DexStudioError(f"--size {args.size} is out of range", "use a crop size from 64 to 2048 (default 512)")
     opts = AnimateOptions(motion=motion_options(args), size=args.size, paste_back=args.paste_back,
                           face_index=args.face_index, device=args.device, animator=args.animator,
-                          crf=args.crf, side_by_side=args.side_by_side)
+                          crf=args.crf, preset=args.preset, side_by_side=args.side_by_side)
     bar = ProgressBar("animate", enabled=None if not args.quiet else False)
     try:
         s = run_animate(Path(args.source), Path(args.driving), Path(args.output), opts, progress=bar)
@@ -367,6 +399,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--animator", default="warp", choices=("warp",))
     p.add_argument("--crf", type=int, default=18, help="H.264 quality (0-51, lower = better; default 18)")
+    p.add_argument("--preset", default="superfast", choices=X264_PRESETS,
+                   help="x264 speed preset (default superfast: real-time on 2 cores; slower = smaller file)")
     p.add_argument("--side-by-side", action="store_true", help="write source | driving | result")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run, paste_back=False)
