@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     ev = demo_performance(state.own_motion, args.frames)
     assert ev.blendshapes.shape[1] == N_BLENDSHAPES
     settings = ExportSettings(fps=FrameRate(30), frame_range=FrameRange(0, len(ev)))
-    poster_frame = min(len(ev) - 1, 58)
+    poster_frame = min(len(ev) - 1, 58)  # the smile (the last frame of a shorter demo)
     with VideoExporter(video, settings) as ex:
         for i in range(len(ev)):
             frame = animator.render(state, FrameMotion.from_evaluated(ev, i))

@@ -43,7 +43,7 @@ from dexstudio.render.warp.warp_field import (
 
 #: rings of control points beyond the face outline: (radial factor, depth offset in
 #: canonical units, rigidity above the jaw, rigidity on the neck)
-_RINGS = ((1.22, -1.0, 1.0, 0.75), (1.55, -3.0, 0.9, 0.3))
+_RINGS = ((1.22, -1.0, 1.0, 0.6), (1.55, -3.0, 0.9, 0.25))
 
 
 @dataclass(frozen=True)
