@@ -78,3 +78,32 @@ def test_playback_advances_and_shuttle(qtbot, make_window):
     assert w.session.playhead == 0
     # Space is the play shortcut
     assert w.act_play.shortcut().toString() == "Space"
+
+
+def test_run_app_opens_a_project_and_exits_cleanly(qtbot, make_window, tmp_path, monkeypatch, messages, ui_settings):
+    from PySide6.QtWidgets import QApplication
+
+    from dexstudio.ui import app as app_mod
+
+    w = make_window()
+    w.session.new_synthetic_project(frames=30, channels=1)
+    proj = tmp_path / "c.dexproj"
+    assert w.save_to(proj)
+    seen = {}
+
+    def fake_exec() -> int:  # instead of the event loop: look at the window, then quit
+        wins = [x for x in QApplication.topLevelWidgets() if type(x).__name__ == "MainWindow" and x is not w]
+        seen["title"] = wins[-1].windowTitle()
+        seen["frames"] = len(wins[-1].session.frame_range)
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", staticmethod(fake_exec))
+    monkeypatch.setattr(app_mod, "make_window", lambda: _isolated(ui_settings))
+    assert app_mod.run_app(str(proj)) == 0
+    assert seen == {"title": "c.dexproj — DeX Studio", "frames": 30}
+
+
+def _isolated(settings):
+    from dexstudio.ui.main_window import MainWindow
+
+    return MainWindow(settings=settings, enable_autosave=False)
