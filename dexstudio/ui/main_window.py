@@ -773,31 +773,12 @@ class MainWindow(QMainWindow):
     def _start_source_analysis(self, path: str, img: np.ndarray, face_index: Optional[int] = None,
                                face_at: Optional[tuple[float, float]] = None) -> JobHandle:
         crop = self.prefs.crop_size
-        if face_at is not None:
-            face_index = self._face_index_at(img, face_at)
-        fn = tasks.analyse_source(str(path), img, _warp_factory(crop), face_index, crop)
+        fn = tasks.analyse_source(str(path), img, _warp_factory(crop), face_index, crop, face_at)
         job = self.jobs.start("analyse", fn)
         self._track_job(job, "Finding the face in the portrait")
         job.succeeded.connect(self._on_source_analysed)
         job.failed.connect(self._on_source_failed)
         return job
-
-    def _face_index_at(self, img: np.ndarray, xy: tuple[float, float]) -> Optional[int]:
-        try:
-            from dexstudio.motion.tracker import MediaPipeTracker
-            from dexstudio.render.warp.detect import detect_faces
-
-            with MediaPipeTracker() as tr:
-                faces = detect_faces(img, tr)
-        except Exception:  # noqa: BLE001 - fall back to the default rule
-            return None
-        best, best_d = None, float("inf")
-        for i, f in enumerate(sorted(faces, key=lambda f: float(np.mean(f.landmarks[:, 0])))):
-            c = np.mean(f.landmarks[:, :2], axis=0)
-            d = float(np.hypot(c[0] - xy[0], c[1] - xy[1]))
-            if d < best_d:
-                best, best_d = i, d
-        return best
 
     @Slot(object)
     def _on_source_analysed(self, res: object) -> None:

@@ -37,14 +37,33 @@ class SourceAnalysis:
     face_index: Optional[int]
 
 
+def face_index_at(image: np.ndarray, xy: tuple[float, float]) -> Optional[int]:
+    """Index (left to right, as the animators count) of the face nearest image point ``xy``."""
+    from dexstudio.motion.tracker import MediaPipeTracker
+    from dexstudio.render.warp.detect import detect_faces
+
+    with MediaPipeTracker() as tracker:
+        faces = detect_faces(image, tracker)
+    if not faces:
+        return None
+    centres = np.array([np.asarray(f.landmarks)[:, :2].mean(axis=0) for f in faces])
+    return int(np.argmin(np.hypot(centres[:, 0] - xy[0], centres[:, 1] - xy[1])))
+
+
 def analyse_source(path: str, image: np.ndarray, factory: Callable[[str], Animator],
-                   face_index: Optional[int], crop_size: int) -> Callable[[ProgressFn, CancelToken], SourceAnalysis]:
-    """Find the face in the portrait and measure its own pose and expression.
+                   face_index: Optional[int], crop_size: int,
+                   face_at: Optional[tuple[float, float]] = None
+                   ) -> Callable[[ProgressFn, CancelToken], SourceAnalysis]:
+    """Find the face in the portrait (the one nearest ``face_at`` when given, e.g. a
+    click in the viewer) and measure its own pose and expression.
 
     Raises (in the job): NoFaceError when the portrait has no (such) face.
     """
     def run(progress: ProgressFn, cancel: CancelToken) -> SourceAnalysis:
         progress(Progress(0, 1, "finding the face"))
+        nonlocal face_index
+        if face_at is not None:
+            face_index = face_index_at(image, face_at)
         animator = factory("cpu")
         try:
             state = animator.prepare(image, SourceOptions(face_index=face_index, crop_size=crop_size))

@@ -97,3 +97,23 @@ def test_missing_checkpoint_keeps_the_warp_animator(make_window, tmp_path, messa
     assert w.prefs.animator is AnimatorKind.WARP
     assert Preferences.load(ui_settings).animator is AnimatorKind.WARP
     assert w.preview.key_animator.animator_id == "warp"
+
+
+def test_click_chooses_the_face(qtbot, make_window, sample_portrait, tmp_path, messages, ui):
+    """Two faces in the portrait: a click on the right one animates that one."""
+    img = np.asarray(Image.open(sample_portrait).convert("RGB"))
+    two = tmp_path / "two.png"
+    Image.fromarray(np.concatenate([img, img[:, ::-1]], axis=1)).save(two)
+    w = make_window()
+    job = w.open_source(str(two))
+    ui.wait_until(qtbot, lambda: not job.running, 60)
+    assert w.session.state.source.path == str(two)
+    # click the left face, then the right one (image coordinates of the source pane)
+    w.viewer.source.clicked.emit(256.0, 200.0)
+    ui.wait_until(qtbot, lambda: w.session.state.source.face_index == 0, 60)
+    tx_left = w.session.state.source.own_values[3]  # pose.tx: head centre - image centre
+    w.viewer.source.clicked.emit(768.0, 200.0)
+    ui.wait_until(qtbot, lambda: w.session.state.source.face_index == 1, 60)
+    tx_right = w.session.state.source.own_values[3]
+    assert tx_left < 0 < tx_right
+    assert not messages.texts()
