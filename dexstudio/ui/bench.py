@@ -79,7 +79,6 @@ def run_ui_bench(frames: int, channels: int) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from dexstudio.ui.curve_editor import CurveEditor
     from dexstudio.ui.theme import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -15,22 +15,19 @@ import numpy as np
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QDialog, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMainWindow,
+    QDialog, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMainWindow,
     QMessageBox, QProgressBar, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QTabWidget,
     QToolBar, QVBoxLayout, QWidget,
 )
 
-from dexstudio.core.channels import CHANNEL_SPECS
-from dexstudio.core.document import ChangeKind, Document, DocumentChanged
+from dexstudio.core.document import ChangeKind, DocumentChanged
 from dexstudio.core.errors import Cancelled, DexStudioError
 from dexstudio.core.motion import MotionTrack
 from dexstudio.core.rotation import euler_to_matrix
 from dexstudio.core.take import Take
-from dexstudio.core.timebase import FrameRange
 from dexstudio.render.base import Animator
 from dexstudio.ui import tasks
 from dexstudio.ui.channel_tree import ChannelTree
-from dexstudio.ui.curve_data import KeyRef
 from dexstudio.ui.curve_editor import CurveEditor
 from dexstudio.ui.export_dialog import ExportDialog, ExportRequest
 from dexstudio.ui.expression_panel import ExpressionPanel
@@ -1197,4 +1194,4 @@ class MainWindow(QMainWindow):
             self._audio.stop()
 
 
-__all__ = ["MainWindow", "ShortcutsDialog", "KeyRef", "CHANNEL_SPECS", "FrameRange", "Document", "QApplication"]
+__all__ = ["MainWindow", "ShortcutsDialog"]

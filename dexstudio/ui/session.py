@@ -11,7 +11,6 @@ are re-emitted synchronously as a Qt signal.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
@@ -19,14 +18,12 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QUndoStack
 
 from dexstudio.core import commands as C
-from dexstudio.core.channel_state import (
-    CombineMode, Freeze, FreezeMode, Retarget, Smoothing,
-)
-from dexstudio.core.channels import ALL_CHANNEL_IDS, CHANNEL_SPECS, ChannelGroup, channels_in_group, spec
+from dexstudio.core.channel_state import CombineMode, FreezeMode, Smoothing
+from dexstudio.core.channels import ALL_CHANNEL_IDS, CHANNEL_SPECS, ChannelGroup, spec
 from dexstudio.core.document import Document, DocumentChanged
 from dexstudio.core.errors import ChannelLockedError, DexStudioError
 from dexstudio.core.keys import Interp as CoreInterp
-from dexstudio.core.keys import Key, KeyCurve
+from dexstudio.core.keys import KeyCurve
 from dexstudio.core.project import CHANNEL_INDEX, ProjectState, SourceInfo
 from dexstudio.core.take import Take
 from dexstudio.core.timebase import FrameRange
@@ -341,4 +338,4 @@ class EditorSession(QObject):
         return CurveData(channel_id, rng.start, final, perf_out, kf, kv, sp.soft_min, sp.soft_max, muted)
 
 
-__all__ = ["EditorSession", "core_interp", "channels_in_group"]
+__all__ = ["EditorSession", "core_interp"]

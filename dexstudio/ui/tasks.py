@@ -13,7 +13,6 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from dexstudio.core.channels import ALL_CHANNEL_IDS
 from dexstudio.core.evaluated import EvaluatedMotion
 from dexstudio.core.motion import MotionTrack
 from dexstudio.core.progress import CancelToken, Progress
@@ -156,4 +155,4 @@ def motion_track_from_evaluated(ev: EvaluatedMotion, rate: FrameRate) -> MotionT
 
 
 __all__ = ["SourceAnalysis", "analyse_source", "extract_clip", "export_video",
-           "motion_track_from_evaluated", "ALL_CHANNEL_IDS"]
+           "motion_track_from_evaluated", "face_index_at"]
