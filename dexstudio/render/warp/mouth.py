@@ -5,7 +5,7 @@ teeth) over the stretched inner-lip region instead of stretched lip texture.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -36,11 +36,13 @@ class MouthLook:
         gap: source opening height in crop pixels.
         cavity_rgb: (3,) float32 colour of the cavity (dark, lip-tinted).
         teeth_rgb: (3,) float32 colour of the source's teeth, or None when not visible.
+        tongue_rgb: (3,) float32 a muted lip-derived red for the floor of the mouth.
     """
 
     gap: float
     cavity_rgb: np.ndarray
     teeth_rgb: np.ndarray | None
+    tongue_rgb: np.ndarray = field(default_factory=lambda: np.array([110, 45, 45], np.float32))
 
 
 def analyse_mouth(crop: np.ndarray, landmarks: np.ndarray, face_size_px: float) -> MouthLook:
@@ -53,7 +55,7 @@ def analyse_mouth(crop: np.ndarray, landmarks: np.ndarray, face_size_px: float) 
     cv2.fillPoly(inner, [np.round(landmarks[_INNER, :2]).astype(np.int32)], 255)
     lips = (outer > 0) & (inner == 0)
     lip_rgb = crop[lips].astype(np.float32).mean(0) if lips.any() else np.array([150, 80, 80], np.float32)
-    cavity = np.clip(lip_rgb * 0.22 + np.array([6, 0, 0], np.float32), 0, 255)
+    cavity = np.clip(lip_rgb * 0.25 + np.array([8, 0, 0], np.float32), 0, 255)
     teeth = None
     if gap > 0.015 * face_size_px and (inner > 0).sum() > 20:
         px = crop[inner > 0].astype(np.float32)
@@ -62,7 +64,9 @@ def analyse_mouth(crop: np.ndarray, landmarks: np.ndarray, face_size_px: float) 
         bright = (lum > np.percentile(lum, 60)) & (lum > 110) & (sat < 80)
         if bright.sum() > 0.15 * len(px):
             teeth = px[bright].mean(0)
-    return MouthLook(gap, cavity.astype(np.float32), None if teeth is None else teeth.astype(np.float32))
+    tongue = np.clip(lip_rgb * 0.7, 0, 255)
+    return MouthLook(gap, cavity.astype(np.float32), None if teeth is None else teeth.astype(np.float32),
+                     tongue.astype(np.float32))
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,6 +172,12 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, cavity: np.ndarray, 
     dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
     shade = 0.45 + 0.55 * np.exp(-dist / max(1.0, 0.2 * gap))
     rgb = look.cavity_rgb[None, None, :] * shade[..., None]
+    # a hint of tongue: the lower part of a wide opening is warmer and a little lighter
+    lower_lip_y = float(np.max(target[_LOWER, 1]))
+    yy = np.arange(y0, y1, dtype=np.float32)[:, None]
+    t = np.clip(1.0 - (lower_lip_y - yy) / max(1.0, 0.5 * gap), 0.0, 1.0) ** 1.5
+    tongue = look.tongue_rgb[None, None, :] * (0.55 + 0.45 * shade[..., None])
+    rgb = rgb * (1 - t[..., None] * 0.85) + tongue * (t[..., None] * 0.85)
     a = cv2.GaussianBlur(mask, (0, 0), 0.7).astype(np.float32)[..., None] / 255.0
     strength = float(np.clip(gap / 2.0, 0.0, 1.0))  # a hairline opening stays lip-coloured
     return MouthLayer((x0, y0, x1, y1), rgb.astype(np.float32), a * strength)
