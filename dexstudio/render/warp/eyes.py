@@ -97,6 +97,9 @@ def lid_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
     r = (v - c_t) / span_t
     r = np.where((r > 0) & (r < 1), np.clip(r, 0, 1) ** gamma, r)  # linear outside the band
     vs = np.where(in_band, (v - m_t) * k + m_s, c_s + r * span_s)
+    # a closing lid never shows the eyeball from its own band (no white sliver at the corners)
+    closing = (m_t - c_t) * k - (m_s - c_s) > 1.0
+    vs = np.where(closing, np.minimum(vs, m_s - 0.5), vs)
     p = as_ + np.outer(u * ws, es) + np.outer(vs, ns)
     return p[:, 0].astype(np.float32), p[:, 1].astype(np.float32)
 
