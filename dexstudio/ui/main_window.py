@@ -15,7 +15,7 @@ import numpy as np
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QDialog, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMainWindow,
+    QComboBox, QDialog, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMainWindow,
     QMessageBox, QProgressBar, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QTabWidget,
     QToolBar, QVBoxLayout, QWidget,
 )
@@ -213,6 +213,10 @@ class MainWindow(QMainWindow):
         self.timecode_label = QLabel("00:00:00:00", bar)
         self.timecode_label.setMinimumWidth(90)
         self.shuttle_label = QLabel("", bar)
+        self.take_combo = QComboBox(bar)
+        self.take_combo.setToolTip("The take (driving clip) that drives the performance")
+        self.take_combo.setMinimumWidth(160)
+        self.take_combo.activated.connect(self._on_take_chosen)
         self.shuttle_label.setObjectName("hint")
         self._curve_box.insertWidget(0, bar)
 
@@ -348,6 +352,9 @@ class MainWindow(QMainWindow):
                 self.play_button = b
             lay.addWidget(b)
         lay.addSpacing(8)
+        lay.addWidget(QLabel("Take", self.transport))
+        lay.addWidget(self.take_combo)
+        lay.addSpacing(8)
         lay.addWidget(QLabel("Frame", self.transport))
         lay.addWidget(self.frame_spin)
         lay.addWidget(self.timecode_label)
@@ -420,6 +427,7 @@ class MainWindow(QMainWindow):
         self.frame_spin.blockSignals(False)
         self._load_source_image()
         self._sync_preview_inputs()
+        self._refresh_takes()
         self.preview.set_document(self.session.doc)
         self._refresh_curves()
         self.curve_editor.frame_all()
@@ -430,8 +438,35 @@ class MainWindow(QMainWindow):
         self._autosaver = Autosaver(self.session.doc, float(self.prefs.autosave_s),
                                     fallback_path=self._untitled_path())
 
+    def _refresh_takes(self) -> None:
+        st = self.session.state
+        self.take_combo.blockSignals(True)
+        self.take_combo.clear()
+        if not st.takes:
+            self.take_combo.addItem("(none: keyframes only)", None)
+        for t in st.takes:
+            self.take_combo.addItem(f"{t.name} ({t.values.shape[0]} frames)", t.id)
+        active = self.session.active_take()
+        if active is not None:
+            self.take_combo.setCurrentIndex(max(0, self.take_combo.findData(active.id)))
+        self.take_combo.setEnabled(len(st.takes) > 1)
+        self.take_combo.blockSignals(False)
+
+    @Slot(int)
+    def _on_take_chosen(self, index: int) -> None:
+        from dexstudio.core import commands as C
+        from dexstudio.core.take import PerformanceSource
+
+        tid = self.take_combo.itemData(index)
+        active = self.session.active_take()
+        if tid is None or (active is not None and active.id == tid):
+            return
+        self.session.run(C.set_performance, PerformanceSource(tid))
+
     @Slot(object)
     def _on_document_changed(self, ev: DocumentChanged) -> None:
+        if ev.kinds & {ChangeKind.TAKES, ChangeKind.PERFORMANCE}:
+            self._refresh_takes()
         if ChangeKind.SETTINGS in ev.kinds:
             rng = self.session.frame_range
             self.curve_editor.set_rate(self.session.state.settings.rate)

@@ -107,3 +107,21 @@ def _isolated(settings):
     from dexstudio.ui.main_window import MainWindow
 
     return MainWindow(settings=settings, enable_autosave=False)
+
+
+def test_second_take_and_switching_the_active_take(qtbot, make_window, sample_driving, ui):
+    w = make_window()
+    for _ in range(2):
+        job = w.add_driving(str(sample_driving))
+        ui.wait_until(qtbot, lambda: not job.running, 120)
+    st = w.session.state
+    assert len(st.takes) == 2 and st.takes[0].id != st.takes[1].id
+    assert w.take_combo.count() == 2 and w.take_combo.isEnabled()
+    second = st.takes[1].id
+    assert w.session.active_take().id == second  # a new take becomes active
+    w.take_combo.setCurrentIndex(0)
+    w._on_take_chosen(0)
+    assert w.session.state.performance.take_a == st.takes[0].id
+    w.act_undo.trigger()
+    assert w.session.state.performance.take_a == second
+    assert w.take_combo.currentData() == second
