@@ -216,6 +216,7 @@ class MainWindow(QMainWindow):
         self.take_combo = QComboBox(bar)
         self.take_combo.setToolTip("The take (driving clip) that drives the performance")
         self.take_combo.setMinimumWidth(160)
+        self.take_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.take_combo.activated.connect(self._on_take_chosen)
         self.shuttle_label.setObjectName("hint")
         self._curve_box.insertWidget(0, bar)
