@@ -18,8 +18,9 @@ import numpy as np
 from dexstudio.core.timebase import FrameRange, FrameRate
 from dexstudio.io.export import X264_PRESETS, ExportSettings, VideoExporter
 from dexstudio.io.image import load_image
+from dexstudio.core.resources import resource_path
 
-_SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+_SAMPLES = resource_path("samples")
 
 
 def _frames(base: np.ndarray, size: int, n: int):

@@ -16,8 +16,9 @@ from dexstudio.commands.extract import add_face_arguments, settings_from_args
 from dexstudio.io.video_reader import iter_frames_prefetched, probe
 from dexstudio.motion.extract import track_frames
 from dexstudio.motion.tracker import MediaPipeTracker
+from dexstudio.core.resources import resource_path
 
-SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "samples" / "astronaut_driving.mp4"
+SAMPLE = resource_path("samples", "astronaut_driving.mp4")
 
 
 def _peak_rss_mb() -> float:

@@ -34,8 +34,9 @@ from dexstudio.render.base import Animator, FrameMotion, SourceOptions
 from dexstudio.worker.events import FrameReady
 from dexstudio.worker.request import RequestBuilder, SourceImage
 from dexstudio.worker.worker import RenderWorker, WorkerConfig
+from dexstudio.core.resources import resource_path
 
-_SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "samples" / "astronaut.png"
+_SAMPLE = resource_path("samples", "astronaut.png")
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ import numpy as np
 
 from dexstudio.core.errors import ModelNotFoundError
 from dexstudio.motion import landmark_sets as ls
+from dexstudio.core.resources import resource_path
 
-FACE_MODEL_PATH = Path(__file__).resolve().parents[2] / "resources" / "face_model" / "canonical_face.npz"
+FACE_MODEL_PATH = resource_path("face_model", "canonical_face.npz")
 
 
 @dataclass(frozen=True, eq=False)
