@@ -90,17 +90,23 @@ def test_run_app_opens_a_project_and_exits_cleanly(qtbot, make_window, tmp_path,
     proj = tmp_path / "c.dexproj"
     assert w.save_to(proj)
     seen = {}
+    made = []
+
+    def make():
+        made.append(_isolated(ui_settings))
+        return made[-1]
 
     def fake_exec() -> int:  # instead of the event loop: look at the window, then quit
-        wins = [x for x in QApplication.topLevelWidgets() if type(x).__name__ == "MainWindow" and x is not w]
-        seen["title"] = wins[-1].windowTitle()
-        seen["frames"] = len(wins[-1].session.frame_range)
+        seen["visible"] = made[-1].isVisible()
+        seen["title"] = made[-1].windowTitle()
+        seen["frames"] = len(made[-1].session.frame_range)
         return 0
 
     monkeypatch.setattr(QApplication, "exec", staticmethod(fake_exec))
-    monkeypatch.setattr(app_mod, "make_window", lambda: _isolated(ui_settings))
+    monkeypatch.setattr(app_mod, "make_window", make)
     assert app_mod.run_app(str(proj)) == 0
-    assert seen == {"title": "c.dexproj — DeX Studio", "frames": 30}
+    assert seen == {"visible": True, "title": "c.dexproj — DeX Studio", "frames": 30}
+    assert not made[-1].preview.worker.is_alive  # run_app shut the window down
 
 
 def _isolated(settings):
