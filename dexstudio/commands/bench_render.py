@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     driving = Path(args.driving) if args.driving else SAMPLES / "astronaut_driving.mp4"
     source = Path(args.source) if args.source else SAMPLES / "astronaut.png"
     with tempfile.TemporaryDirectory(prefix="dexstudio-bench-") as d:
-        for attempt in ("first run", "motion cached"):
+        for attempt in ("run 1", "run 2"):
             s = run_animate(source, driving, Path(d) / "bench.mp4", AnimateOptions(size=args.size))
             print(f"animate {driving.name} ({attempt}): {s.frames} frames in {s.seconds:.2f} s = "
                   f"{s.fps:.1f} fps end to end (motion {s.extract_seconds:.2f} s "
