@@ -23,7 +23,7 @@ from dexstudio.core.motion import ExpressionModel
 from dexstudio.core.rotation import euler_to_matrix, matrix_to_euler
 from dexstudio.motion import landmark_sets as ls
 from dexstudio.motion.face_model import CanonicalFace, load_canonical_face
-from dexstudio.motion.pose import PoseFit, PoseWeights, camera_to_image, image_to_camera, solve_pose, umeyama
+from dexstudio.motion.pose import PoseFit, PoseWeights, camera_to_image, image_to_camera, solve_pose
 from dexstudio.render.base import Animator, FrameMotion, SourceOptions, SourceState
 from dexstudio.render.source_cache import image_content_hash
 from dexstudio.render.warp import eyes as eyes_mod
@@ -122,10 +122,42 @@ class WarpFrame:
     target: np.ndarray
 
 
+def _det3(m: np.ndarray) -> float:
+    """3x3 determinant, closed form (LAPACK's wakes OpenBLAS worker threads that then spin)."""
+    return float(m[0, 0] * (m[1, 1] * m[2, 2] - m[1, 2] * m[2, 1])
+                 - m[0, 1] * (m[1, 0] * m[2, 2] - m[1, 2] * m[2, 0])
+                 + m[0, 2] * (m[1, 0] * m[2, 1] - m[1, 1] * m[2, 0]))
+
+
+def _umeyama_cv(src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """Weighted similarity ``dst ~ s R src + t`` (Umeyama), like ``motion.pose.umeyama`` but
+    with OpenCV's SVD and elementwise sums: no BLAS/LAPACK call per frame (their worker
+    threads spin and steal the encoder's core on a 2-core machine).
+
+    Args:
+        src, dst: (N, 3); w: (N,) weights summing to 1.
+    """
+    mu_s = (src * w[:, None]).sum(0)
+    mu_d = (dst * w[:, None]).sum(0)
+    xs = src - mu_s
+    xd = dst - mu_d
+    cov = ((xd * w[:, None])[:, :, None] * xs[:, None, :]).sum(0)  # (3, 3)
+    S, U, Vt = cv2.SVDecomp(cov)
+    S = S[:, 0]
+    d = np.ones(3)
+    if _det3(U) * _det3(Vt) < 0:
+        d[2] = -1.0
+    R = (U * d) @ Vt
+    var_s = float((w * (xs * xs).sum(1)).sum())
+    s = float((S * d).sum() / var_s)
+    t = mu_d - s * (R * mu_s[None, :]).sum(1)
+    return R, s, t
+
+
 def _project(canonical: np.ndarray, R: np.ndarray, scale: float, center: np.ndarray) -> np.ndarray:
     """(N, 3) canonical -> (N, 3) image-frame crop pixels (orthographic)."""
     t = np.array([center[0], -center[1], 0.0])
-    return camera_to_image(scale * canonical @ R.T + t)
+    return camera_to_image(scale * small_matmul(canonical, R.T).astype(np.float64) + t)
 
 
 class WarpAnimator(Animator):
@@ -148,6 +180,8 @@ class WarpAnimator(Animator):
         self._tracker = tracker
         self._own_tracker = tracker is None
         self._tri_kind = self.topology.tri_kind
+        pw = self.face.procrustes_weights.astype(np.float64)
+        self._procrustes_w = pw / pw.sum()
         self._gpu = None
 
     # ------------------------------------------------------------------ settings
@@ -317,8 +351,8 @@ class WarpAnimator(Animator):
         exactly the requested one: expression edits never move the head.
         """
         ids = self.face.procrustes_ids
-        R, s, t = umeyama(C[ids], ref[ids], self.face.procrustes_weights.astype(np.float64))
-        return s * C @ R.T + t
+        R, s, t = _umeyama_cv(C[ids], ref[ids], self._procrustes_w)
+        return s * small_matmul(C, R.T).astype(np.float64) + t
 
     def render_frame(self, state: SourceState, motion: FrameMotion,
                      expression_model: Optional[ExpressionModel] = None) -> WarpFrame:

@@ -18,6 +18,11 @@ from dexstudio.motion import landmark_sets as ls
 from dexstudio.render.warp import topology as topo
 
 
+def _dot2(d: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """(N, 2) . (2,) elementwise (a BLAS gemv here wakes spinning worker threads)."""
+    return d[:, 0] * e[0] + d[:, 1] * e[1]
+
+
 @dataclass(frozen=True, eq=False)
 class EyeSpec:
     """Landmark ids of one eye."""
@@ -50,8 +55,8 @@ def _eye_frame(lm: np.ndarray, eye: EyeSpec):
 
 def _curve(lm: np.ndarray, ids: tuple[int, ...], a, e, n, width):
     d = lm[list(ids), :2] - a
-    u = d @ e / width
-    v = d @ n
+    u = _dot2(d, e) / width
+    v = _dot2(d, n)
     o = np.argsort(u)
     return u[o], v[o]
 
@@ -77,8 +82,8 @@ def lid_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
     cs = _curve(source, eye.lid_crease, as_, es, ns, ws)
     ms = _curve(source, eye.lid_margin, as_, es, ns, ws)
     d = np.stack([xs, ys], -1).astype(np.float64) - at
-    u = d @ et / wt
-    v = d @ nt
+    u = _dot2(d, et) / wt
+    v = _dot2(d, nt)
     c_t, m_t = np.interp(u, *ct), np.interp(u, *mt)
     c_s, m_s = np.interp(u, *cs), np.interp(u, *ms)
     k = ws / wt

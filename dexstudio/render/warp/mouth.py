@@ -28,6 +28,11 @@ def mouth_gap(landmarks: np.ndarray) -> float:
     return polygon_area(landmarks[_INNER, :2]) / width
 
 
+def _dot2(d: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """(N, 2) . (2,) elementwise (a BLAS gemv here wakes spinning worker threads)."""
+    return d[:, 0] * e[0] + d[:, 1] * e[1]
+
+
 @dataclass(frozen=True)
 class MouthLook:
     """What the source's mouth looks like (measured once in ``prepare``).
@@ -98,8 +103,8 @@ def _lip_curves(lm: np.ndarray, a: np.ndarray, e: np.ndarray, n: np.ndarray, wid
     out = []
     for ids in (_UPPER, _LOWER):
         d = lm[ids, :2] - a
-        u = d @ e / width
-        v = d @ n
+        u = _dot2(d, e) / width
+        v = _dot2(d, n)
         o = np.argsort(u)
         out.append((u[o], v[o]))
     return out
@@ -134,8 +139,8 @@ def mouth_map(xs: np.ndarray, ys: np.ndarray, source: np.ndarray,
     (uu_t, vu_t), (ul_t, vl_t) = _lip_curves(target, at, et, nt, wt)
     (uu_s, vu_s), (ul_s, vl_s) = _lip_curves(source, as_, es, ns, ws)
     d = np.stack([xs, ys], -1).astype(np.float64) - at
-    u = d @ et / wt
-    v = d @ nt
+    u = _dot2(d, et) / wt
+    v = _dot2(d, nt)
     up_t = np.interp(u, uu_t, vu_t)
     lo_t = np.interp(u, ul_t, vl_t)
     up_s = np.interp(u, uu_s, vu_s)

@@ -124,27 +124,35 @@ class TpsField:
 
 
 def triangle_affines(target: np.ndarray, source: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """Per-triangle affine maps target -> source.
+    """Per-triangle affine maps target -> source (closed form, elementwise: no BLAS/LAPACK
+    call, whose worker threads would spin on a busy machine).
 
     Args:
         target, source: (V, 2) vertex positions (crop pixels).
         triangles: (T, 3) vertex ids.
     Returns:
         (T, 2, 3) float32 ``A`` with ``source = A @ [x, y, 1]`` inside each triangle
-        (degenerate triangles get a least-squares map).
+        (a collapsed triangle maps everything onto its source centroid).
     """
-    t = target[triangles]  # (T, 3, 2)
-    s = source[triangles]
-    Tm = np.concatenate([t, np.ones(t.shape[:2] + (1,))], -1)  # (T, 3, 3) rows = vertices
-    # Solve Tm @ A^T = s for each triangle.
-    det = np.linalg.det(Tm)
+    t = np.asarray(target, np.float64)[triangles]  # (T, 3, 2)
+    s = np.asarray(source, np.float64)[triangles]
+    e1, e2 = t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]
+    f1, f2 = s[:, 1] - s[:, 0], s[:, 2] - s[:, 0]
+    det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
     ok = np.abs(det) > 1e-6
-    A = np.zeros((len(triangles), 3, 2))
-    if ok.any():
-        A[ok] = np.linalg.solve(Tm[ok], s[ok])
-    if (~ok).any():  # collapsed triangle: pseudo-inverse (maps onto the nearest vertex spread)
-        A[~ok] = np.linalg.pinv(Tm[~ok]) @ s[~ok]
-    return np.swapaxes(A, 1, 2).astype(np.float32)
+    inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+    # inverse of [e1 e2] (columns): 1/det [[e2y, -e2x], [-e1y, e1x]]
+    i00, i01 = e2[:, 1] * inv, -e2[:, 0] * inv
+    i10, i11 = -e1[:, 1] * inv, e1[:, 0] * inv
+    A = np.empty((len(triangles), 2, 3))
+    A[:, 0, 0] = f1[:, 0] * i00 + f2[:, 0] * i10
+    A[:, 0, 1] = f1[:, 0] * i01 + f2[:, 0] * i11
+    A[:, 1, 0] = f1[:, 1] * i00 + f2[:, 1] * i10
+    A[:, 1, 1] = f1[:, 1] * i01 + f2[:, 1] * i11
+    centroid = s.mean(1)
+    A[:, 0, 2] = np.where(ok, s[:, 0, 0] - A[:, 0, 0] * t[:, 0, 0] - A[:, 0, 1] * t[:, 0, 1], centroid[:, 0])
+    A[:, 1, 2] = np.where(ok, s[:, 0, 1] - A[:, 1, 0] * t[:, 0, 0] - A[:, 1, 1] * t[:, 0, 1], centroid[:, 1])
+    return A.astype(np.float32)
 
 
 def raster_triangle_ids(target: np.ndarray, depth: np.ndarray, triangles: np.ndarray,
