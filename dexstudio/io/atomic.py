@@ -38,6 +38,17 @@ def _output_error(path: Path, exc: OSError) -> OutputError:
                        "choose a folder you can write to (check permissions); the previous file is intact")
 
 
+def _final_mode(target: Path) -> int:
+    """The mode the file should end with: the old file's, else 0o666 minus the umask
+    (``mkstemp`` creates 0o600, which would hide the user's output from other users)."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is renamed over ``path``.
@@ -58,6 +69,7 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[Path
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp, _final_mode(target))
         os.replace(tmp, target)
         _fsync_dir(folder)
     except OSError as exc:

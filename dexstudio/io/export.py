@@ -355,6 +355,9 @@ class _PngSink:
             if self._target.exists():  # replace a previous export of the same name
                 backup = self._target.with_name(f".{self._target.name}.old-{uuid.uuid4().hex[:8]}")
                 os.replace(self._target, backup)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(self._tmp, 0o777 & ~umask)  # mkdtemp makes 0o700
             os.replace(self._tmp, self._target)
         except OSError as exc:
             if backup is not None and not self._target.exists():

@@ -12,17 +12,19 @@ its sha256).
 from __future__ import annotations
 
 import abc
+import contextlib
 import ctypes
 import functools
 import hashlib
 import importlib.util
 import json
 import os
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Optional
+from typing import Iterator, Optional
 
 import numpy as np
 
@@ -210,6 +212,29 @@ def _blendshape_vector(categories: list) -> np.ndarray:
     return out
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Hide the C++ INFO/WARNING lines MediaPipe/TFLite print on fd 2 while a landmarker
+    is created (they mean nothing to a user). ``DEXSTUDIO_VERBOSE=1`` shows them."""
+    if os.environ.get("DEXSTUDIO_VERBOSE"):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (embedded interpreters)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 class MediaPipeTracker(FaceTracker):
     """MediaPipe Tasks FaceLandmarker (478 landmarks, 52 blendshapes, transform).
 
@@ -270,7 +295,8 @@ class MediaPipeTracker(FaceTracker):
             output_facial_transformation_matrixes=True,
         )
         try:
-            return fl.FaceLandmarker.create_from_options(opts)
+            with _native_stderr_silenced():
+                return fl.FaceLandmarker.create_from_options(opts)
         except (RuntimeError, ValueError) as exc:
             raise ModelNotFoundError(f"MediaPipe could not load the face model {self.model_path}: {exc}",
                                      _HOW_TO_GET) from None

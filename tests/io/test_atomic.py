@@ -48,3 +48,16 @@ def test_permission_error_is_typed_even_as_root(tmp_path, monkeypatch):
     with pytest.raises(OutputError, match="choose a folder"):
         atomic_write_text(tmp_path / "x.txt", "x")
     assert not (tmp_path / "x.txt").exists()
+
+
+def test_new_file_gets_umask_mode_and_old_mode_is_kept(tmp_path):
+    old = os.umask(0o022)
+    try:
+        p = tmp_path / "new.txt"
+        atomic_write_text(p, "x")
+        assert p.stat().st_mode & 0o777 == 0o644
+        p.chmod(0o600)
+        atomic_write_text(p, "y")
+        assert p.stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)
