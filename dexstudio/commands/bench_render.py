@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from dexstudio.commands.animate import AnimateOptions, peak_rss_mb, run_animate
+from dexstudio.core.resources import resource_path
 
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+SAMPLES = resource_path("samples")
 
 
 def bench_render_sizes(sizes: tuple[int, ...] = (256, 512, 1024), frames: int = 60) -> dict[int, float]:

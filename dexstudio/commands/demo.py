@@ -15,8 +15,9 @@ from dexstudio.core.evaluated import EvaluatedMotion
 from dexstudio.core.rotation import euler_to_matrix
 from dexstudio.core.timebase import FrameRate
 from dexstudio.render.base import FrameMotion
+from dexstudio.core.resources import resource_path
 
-SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "samples" / "astronaut.png"
+SAMPLE = resource_path("samples", "astronaut.png")
 
 
 def _keyed(frames: np.ndarray, keys: list[tuple[float, float]]) -> np.ndarray:

@@ -19,8 +19,9 @@ import numpy as np
 
 from dexstudio.core.channels import ARKIT_NAMES, N_BLENDSHAPES
 from dexstudio.core.errors import ModelNotFoundError
+from dexstudio.core.resources import resource_path
 
-BASIS_PATH = Path(__file__).resolve().parents[3] / "resources" / "expression_basis" / "basis.npz"
+BASIS_PATH = resource_path("expression_basis", "basis.npz")
 N_POINTS = 478
 
 
