@@ -22,7 +22,6 @@ damaged image).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing import Optional, Union
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from dexstudio.core.hashing import array_content_hash
 from dexstudio.core.errors import MediaError, NotAnImageError, OutputError, UnreadableFileError
 from dexstudio.io.atomic import atomic_path
 
@@ -238,9 +238,5 @@ def image_content_hash(image: Union[np.ndarray, PathLike]) -> str:
     re-save) hash the same, and an EXIF-rotated JPEG hashes as the upright picture.
     """
     arr = load_image(image) if not isinstance(image, np.ndarray) else image
-    arr = np.ascontiguousarray(arr)
-    h = hashlib.sha256()
-    h.update(f"{arr.dtype.str}{arr.shape}".encode())
-    h.update(memoryview(arr).cast("B"))
-    return h.hexdigest()
+    return array_content_hash(arr)
 

@@ -14,16 +14,13 @@ from collections import OrderedDict
 
 import numpy as np
 
+from dexstudio.core.hashing import array_content_hash
 from dexstudio.render.base import Animator, SourceOptions, SourceState
 
 
 def image_content_hash(image: np.ndarray) -> str:
-    """sha256 hex of an image's shape, dtype and pixel bytes."""
-    a = np.ascontiguousarray(image)
-    h = hashlib.sha256()
-    h.update(f"{a.shape}|{a.dtype}".encode())
-    h.update(memoryview(a).cast("B"))
-    return h.hexdigest()
+    """sha256 hex of an image's dtype, shape and pixel bytes (see core.hashing)."""
+    return array_content_hash(image)
 
 
 def source_key(image: np.ndarray, options: SourceOptions, animator: Animator) -> str:

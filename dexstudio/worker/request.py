@@ -25,6 +25,7 @@ import numpy as np
 
 from dexstudio.core.evaluated import EvaluatedMotion
 from dexstudio.core.motion import ExpressionModel
+from dexstudio.core.hashing import array_content_hash
 from dexstudio.render.base import MOTION_PRECISION, Animator, FrameMotion, SourceOptions
 
 #: Bump when the meaning of a cached entry changes (invalidates every cache key).
@@ -39,14 +40,6 @@ def _sha(*parts: str) -> str:
         h.update(b)
     return h.hexdigest()
 
-
-def array_content_hash(array: np.ndarray) -> str:
-    """sha256 hex of an array's dtype, shape and bytes (C order)."""
-    a = np.ascontiguousarray(array)
-    h = hashlib.sha256()
-    h.update(f"{a.dtype.str}|{a.shape}".encode())
-    h.update(memoryview(a).cast("B"))
-    return h.hexdigest()
 
 
 def expression_model_id(model: Optional[ExpressionModel]) -> str:

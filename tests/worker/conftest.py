@@ -13,21 +13,7 @@ from dexstudio.core.evaluated import EvaluatedMotion
 from dexstudio.core.rotation import euler_to_matrix
 from dexstudio.worker import RenderWorker, RequestBuilder, SourceImage, WorkerConfig
 from dexstudio.worker.testing import SyntheticAnimator
-
-
-def make_ev(yaw: np.ndarray, start: int = 0, jaw: np.ndarray | None = None) -> EvaluatedMotion:
-    """EvaluatedMotion whose only varying channels are yaw (deg) and jawOpen."""
-    yaw = np.asarray(yaw, dtype=np.float64)
-    n = yaw.shape[0]
-    euler = np.zeros((n, 3))
-    euler[:, 0] = yaw
-    bs = np.zeros((n, N_BLENDSHAPES))
-    if jaw is not None:
-        bs[:, ARKIT_NAMES.index("jawOpen")] = jaw
-    return EvaluatedMotion(
-        frames=np.arange(start, start + n, dtype=np.int64), euler=euler,
-        rotation=euler_to_matrix(euler[:, 0], euler[:, 1], euler[:, 2]), translation=np.zeros((n, 2)), scale=np.ones(n),
-        blendshapes=bs, detail=np.zeros((n, N_DETAIL)), detail_weight=np.ones(n))
+from worker_helpers import builder_for, make_ev  # noqa: F401  (fixtures use them)
 
 
 @pytest.fixture
@@ -57,7 +43,3 @@ def make_worker() -> Iterator[Callable[..., RenderWorker]]:
     for w in workers:
         assert w.close(timeout=5.0), "worker thread did not stop"
         assert not w.is_alive
-
-
-def builder_for(animator: SyntheticAnimator, source: SourceImage, **kw) -> RequestBuilder:
-    return RequestBuilder(source, animator, **kw)

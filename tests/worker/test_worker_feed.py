@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import builder_for, make_ev
+from worker_helpers import builder_for, make_ev
 
 from dexstudio.core.errors import Cancelled
 from dexstudio.core.progress import CancelToken, Progress

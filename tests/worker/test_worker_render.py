@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import builder_for, make_ev
+from worker_helpers import builder_for, make_ev
 
 from dexstudio.core.errors import NoFaceError
 from dexstudio.core.timebase import FrameRange

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_ev
+from worker_helpers import make_ev
 
 from dexstudio.render.base import FrameMotion, SourceOptions
 from dexstudio.worker.request import (
@@ -83,7 +83,7 @@ def test_expression_model_id_enters_the_key(source: SourceImage) -> None:
 _KEY_SCRIPT = """
 import numpy as np, sys
 sys.path.insert(0, 'tests/worker')
-from conftest import make_ev
+from worker_helpers import make_ev
 from dexstudio.worker.request import RequestBuilder, SourceImage
 img = (np.arange(24 * 24 * 3) % 251).astype(np.uint8).reshape(24, 24, 3)
 b = RequestBuilder(SourceImage.from_array(img), animator_id='synthetic', settings_key='s')

@@ -7,7 +7,7 @@ import threading
 import time
 
 import numpy as np
-from conftest import builder_for, make_ev
+from worker_helpers import builder_for, make_ev
 
 from dexstudio.worker import EventRecorder, FrameReady, RenderError, RenderWorker, SourceImage, WorkerConfig
 from dexstudio.worker.testing import SyntheticAnimator
