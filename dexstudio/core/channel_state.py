@@ -7,9 +7,14 @@ Evaluation order of one channel at frame ``f`` (see :mod:`dexstudio.core.evaluat
    the take's raw data is never modified);
 2. retarget ``r(f)`` (:class:`Retarget`):
 
-   - RELATIVE, additive channels (angles, translations, blendshapes, detail):
-     ``r = own + gain * (p(f) - p(ref)) + offset`` -- the driver's value at the
-     reference frame maps to the source portrait's own value ``own``;
+   - RELATIVE (the default of every channel), additive channels (angles,
+     translations, blendshapes, detail): ``r = own + gain * (p(f) - p(ref)) + offset``
+     -- the driver's value at the reference frame maps to the source portrait's own
+     value ``own`` (0 for detail). Relative pose is additive in Euler angles, per
+     channel: the channels are the curves the user edits, so the value drawn on the
+     yaw curve is the value rendered (composing rotation matrices instead would make
+     every angle depend on the other two; for the head's range the two rules differ
+     by about a degree at most);
    - RELATIVE, ``pose.scale`` (multiplicative): ``r = own * (p(f) / p(ref)) ** gain + offset``;
    - ABSOLUTE: ``r = default + gain * (p(f) - default) + offset`` (gain scales around
      the channel's neutral value, e.g. 0 degrees of yaw);
@@ -192,15 +197,16 @@ class GroupState:
     lock: bool = False
 
 
-#: Detail channels default to ABSOLUTE: their values are coefficients of the take's own
-#: residual basis, which has no "source portrait value" to be relative to.
-DETAIL_DEFAULT_STATE = ChannelState(retarget=Retarget(mode=RetargetMode.ABSOLUTE))
+#: Every channel, detail included, defaults to RELATIVE: a driving take's value at the
+#: reference frame maps to the portrait's own value. For the detail channels (coefficients
+#: of the take's residual basis) the portrait's own value is 0, so ``detail(f) - detail(ref)``
+#: is applied and the reference frame renders as the portrait itself (the identity).
 DEFAULT_STATE = ChannelState()
 
 
 def default_channel_state(channel_id: str) -> ChannelState:
     """The state of a fresh channel."""
-    return DETAIL_DEFAULT_STATE if channel_id.startswith("detail.") else DEFAULT_STATE
+    return DEFAULT_STATE
 
 
 __all__ = [

@@ -201,7 +201,7 @@ class _Compiled:
 
     __slots__ = ("gain", "bias", "scale_rel", "scale_own", "scale_pref", "scale_off", "rlo", "rhi",
                  "rclip", "frozen_cols", "hold", "flo", "fhi", "muted", "own", "any_muted",
-                 "dw_zero", "dw_blend_cols", "dw_freeze", "no_perf")
+                 "dw_zero", "dw_blend_cols", "dw_spans", "no_perf")
 
 
 class Evaluator:
@@ -414,25 +414,29 @@ class Evaluator:
             flo.append(-np.inf if fz.range is None else fz.range.start)
             fhi.append(np.inf if fz.range is None else fz.range.stop)
         cp.hold, cp.flo, cp.fhi = np.array(hold), np.array(flo), np.array(fhi)
-        # detail weight: min over expression/detail columns of the performance share
+        # detail weight (see _detail_weight): whole-range zero, BLEND columns, zero spans
         zero = False
         blend_cols = []
-        dw_freeze = []
+        spans: list[tuple[float, float]] = []  # half-open [lo, hi) frames where it is 0
         for c in NON_POSE_COLS:
             ch = state.channels[c]
             if muted[c] or no_perf[c]:
                 zero = True
                 break
             if ch.keys and ch.combine is CombineMode.OVERRIDE:
-                zero = True
-                break
-            if ch.keys and ch.combine is CombineMode.BLEND:
+                kf = ch.keys.frames
+                spans.append((float(min(kf)), float(max(kf)) + 1.0))
+            elif ch.keys and ch.combine is CombineMode.BLEND:
                 blend_cols.append(int(c))
             if ch.freeze is not None:
-                dw_freeze.append(ch.freeze.range)
+                rng = ch.freeze.range
+                if rng is None:
+                    zero = True
+                    break
+                spans.append((float(rng.start), float(rng.stop)))
         cp.dw_zero = zero
         cp.dw_blend_cols = np.array(blend_cols, dtype=np.int64)
-        cp.dw_freeze = tuple(dw_freeze)
+        cp.dw_spans = _merge_spans(spans)
         return cp
 
     # -- evaluation -------------------------------------------------------------------------
@@ -519,6 +523,14 @@ class Evaluator:
         return v
 
     def _detail_weight(self, state: ProjectState, cp: _Compiled, fr: np.ndarray) -> np.ndarray:
+        """(N,) share of the take's detail residual at each frame, 0..1.
+
+        1 where the frame's expression comes from the unedited performance; reduced by
+        the edits at THAT frame: 0 inside the key span (first to last key, inclusive)
+        of an OVERRIDE-keyed expression/detail channel and inside a frozen range;
+        ``1 - w(f)`` (the smallest over channels) under BLEND keys; OFFSET keys keep 1.
+        0 everywhere when an expression/detail channel is muted, frozen on every frame or
+        has no take."""
         n = fr.shape[0]
         if cp.dw_zero:
             return np.zeros(n)
@@ -527,11 +539,20 @@ class Evaluator:
             dw = np.clip(A.min(axis=1), 0.0, 1.0)
         else:
             dw = np.ones(n)
-        for rng in cp.dw_freeze:
-            if rng is None:
-                return np.zeros(n)
-            dw[(fr >= rng.start) & (fr < rng.stop)] = 0.0
+        for lo, hi in cp.dw_spans:
+            dw[(fr >= lo) & (fr < hi)] = 0.0
         return dw
+
+
+def _merge_spans(spans: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    """Sorted, merged half-open ``[lo, hi)`` spans (fewer mask passes per evaluate)."""
+    out: list[tuple[float, float]] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return tuple(out)
 
 
 def _find_take(state: ProjectState, take_id: Optional[str]) -> Optional[Take]:

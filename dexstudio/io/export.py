@@ -217,7 +217,7 @@ def pad_to_even(image: np.ndarray) -> np.ndarray:
 # output checks
 
 
-def _check_output(target: Path, fmt: ExportFormat) -> None:
+def check_output_writable(target: Path, fmt: ExportFormat) -> None:
     """Fail before any work when ``target`` cannot be written (typed :class:`OutputError`)."""
     folder = target.parent if str(target.parent) else Path(".")
     if fmt is ExportFormat.MP4 and target.is_dir():
@@ -409,7 +409,7 @@ class VideoExporter:
         self._progress = progress
         self._cancel = cancel
         self._total = len(settings.frame_range) if settings.frame_range is not None else None
-        _check_output(self.path, settings.format)
+        check_output_writable(self.path, settings.format)
         if settings.format is ExportFormat.MP4 and settings.audio_source is not None:
             probe_audio(settings.audio_source)  # a missing/unreadable clip fails now, not at frame 1
         self._sink: Union[_Mp4Sink, _PngSink] = (_Mp4Sink(self.path, settings)

@@ -15,8 +15,10 @@ from dexstudio.commands.animate import (
     ChannelSelectorError,
     MotionOptions,
     parse_freeze,
+    animate_document,
+    evaluate_document,
     run_animate,
-    track_to_motion,
+    source_info,
 )
 from dexstudio.core.errors import Cancelled, NoFaceError, OutputError
 from dexstudio.core.progress import CancelToken
@@ -162,22 +164,100 @@ def _toy_track(n: int = 5):
                        blendshapes=bs, detail=np.zeros((n, 16), np.float32), valid=np.ones(n, bool))
 
 
+def _own() -> FrameMotion:
+    return FrameMotion((3.0, -2.0, 1.0), (0.05, -0.1), 1.0, (0.1,) * 52, (0.0,) * 16, 0.0)
+
+
+def _evaluate(opts: MotionOptions, track=None):
+    return evaluate_document(animate_document(track or _toy_track(), source_info("src.png", _own()), opts))
+
+
 def test_relative_mode_maps_reference_to_own() -> None:
-    own = FrameMotion((3.0, -2.0, 1.0), (0.05, -0.1), 1.0, (0.1,) * 52, (0.0,) * 16, 0.0)
-    ev = track_to_motion(_toy_track(), own, MotionOptions(reference_frame=1))
+    own = _own()
+    ev = _evaluate(MotionOptions(reference_frame=1))
+    assert len(ev) == 5 and np.array_equal(ev.frames, np.arange(5))
     assert np.allclose(ev.euler[1], own.euler, atol=1e-6)
     assert np.allclose(ev.translation[1], own.translation) and np.isclose(ev.scale[1], 1.0)
     assert np.isclose(ev.blendshapes[1, 17], 0.1) and np.isclose(ev.blendshapes[3, 17], 0.3)
     assert np.isclose(ev.scale[3], 1.15 / 1.05)
-    assert abs(ev.euler[3, 0] - (3.0 + 10.0)) < 0.2  # +10 deg of yaw relative to the reference
-    absolute = track_to_motion(_toy_track(), own, MotionOptions(absolute=True))
+    # relative pose is additive per Euler angle: +10 deg of yaw relative to the reference
+    assert np.allclose(ev.euler[:, 0], own.euler[0] + np.arange(5) * 5.0 - 5.0, atol=1e-5)
+    assert np.allclose(ev.euler[:, 1:], np.asarray(own.euler[1:])[None], atol=1e-6)
+    absolute = _evaluate(MotionOptions(absolute=True))
     assert np.allclose(absolute.euler[:, 0], [10, 15, 20, 25, 30])
 
 
+def test_detail_is_relative_to_the_reference_frame() -> None:
+    """The source's own detail is 0: detail(f) - detail(ref) applies, so the reference
+    frame gets exactly the source's own values (the identity)."""
+    tr = _toy_track()
+    det = np.random.default_rng(0).normal(size=(5, 16)).astype(np.float32)
+    tr = type(tr)(rate=tr.rate, quaternion=tr.quaternion, euler=tr.euler, translation=tr.translation,
+                  scale=tr.scale, blendshapes=tr.blendshapes, detail=det, valid=tr.valid)
+    ev = _evaluate(MotionOptions(reference_frame=2), tr)
+    assert np.allclose(ev.detail, det.astype(np.float64) - det[2], atol=1e-6)
+    assert np.all(ev.detail[2] == 0.0)
+    assert np.allclose(_evaluate(MotionOptions(absolute=True), tr).detail, det, atol=1e-6)
+
+
+def test_smoothing_is_the_cores_gaussian() -> None:
+    from dexstudio.core.filters import gaussian
+
+    ev = _evaluate(MotionOptions(smooth=1.5))
+    jaw = _toy_track().blendshapes[:, 17].astype(np.float32).astype(np.float64)
+    sm = gaussian(jaw, 1.5)
+    assert np.allclose(ev.blendshapes[:, 17], 0.1 + sm - sm[0], atol=1e-6)
+    with pytest.raises(ValueError, match="sigma"):
+        MotionOptions(smooth=-1.0)
+
+
 def test_freeze_holds_the_source_values() -> None:
-    own = FrameMotion((3.0, -2.0, 1.0), (0.05, -0.1), 1.0, (0.1,) * 52, (0.0,) * 16, 0.0)
-    ev = track_to_motion(_toy_track(), own, MotionOptions(freeze=parse_freeze(["pose"])))
+    own = _own()
+    ev = _evaluate(MotionOptions(freeze=parse_freeze(["pose"])))
     assert np.allclose(ev.euler, own.euler) and np.allclose(ev.scale, 1.0)
     assert not np.allclose(ev.blendshapes[:, 17], 0.1)
-    ev = track_to_motion(_toy_track(), own, MotionOptions(freeze=parse_freeze(["jaw"])))
+    ev = _evaluate(MotionOptions(freeze=parse_freeze(["jaw"])))
     assert np.allclose(ev.blendshapes[:, 17], 0.1) and (ev.detail_weight == 0).all()
+
+
+def test_reference_frame_renders_as_the_source_itself(tmp_path, sample_portrait, short_driving) -> None:
+    """The driving clip's frame 0 is the reference: its target motion is the portrait's own
+    motion (detail relative: 0) and the rendered frame is the prepared crop (measured: exact)."""
+    from dexstudio.io.image import load_image
+    from dexstudio.render.base import SourceOptions
+    from dexstudio.render.warp import WarpAnimator, WarpSettings
+
+    a = WarpAnimator(WarpSettings())
+    try:
+        crop = a.prepare(load_image(sample_portrait), SourceOptions(crop_size=128)).payload.crop
+    finally:
+        a.close()
+    frames: dict[int, np.ndarray] = {}
+
+    def hook(i: int, f: np.ndarray) -> None:
+        if i in (0, 12):
+            frames[i] = f.copy()
+
+    run_animate(sample_portrait, short_driving, tmp_path / "r.mp4", AnimateOptions(size=128), frame_hook=hook)
+    d0 = np.abs(frames[0].astype(np.int16) - crop)
+    assert d0.max() <= 1 and d0.mean() < 0.01, (d0.max(), d0.mean())
+    assert np.abs(frames[12].astype(np.int16) - crop).mean() > 1.0  # later frames do move
+
+
+def test_save_project_renders_the_same_document(tmp_path, sample_portrait, short_driving) -> None:
+    from dexstudio.io.project_file import load_project
+
+    proj = tmp_path / "p.dexproj"
+    run_animate(sample_portrait, short_driving, tmp_path / "s.mp4",
+                AnimateOptions(size=128, motion=MotionOptions(reference_frame=3, freeze=parse_freeze(["jaw"]),
+                                                              smooth=1.0), save_project=proj))
+    doc = load_project(proj)
+    st = doc.state
+    assert st.render.crop_size == 128 and len(st.settings.frame_range) == 24
+    assert Path(st.source.path).resolve() == sample_portrait.resolve()
+    jaw = st.channel("expr.jawOpen")
+    assert jaw.freeze is not None and jaw.freeze.value == st.source.own("expr.jawOpen")
+    assert st.channel("pose.yaw").retarget.reference_frame == 3
+    assert st.channel("detail.00").smoothing.sigma == 1.0
+    ev = evaluate_document(doc)
+    assert np.allclose(ev.euler[3], [st.source.own(c) for c in ("pose.yaw", "pose.pitch", "pose.roll")])

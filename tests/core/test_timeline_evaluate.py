@@ -77,8 +77,24 @@ def test_unedited_relative_performance_maps_reference_to_own_value() -> None:
     assert np.allclose(doc.channel_values("pose.scale", ALL), 1.5 * (r / r[0]) ** 2)
 
 
+def test_detail_is_relative_by_default_and_the_reference_frame_is_the_identity() -> None:
+    doc, stack, take = _doc()
+    det = take.values[:120, -16:].astype(np.float64)
+    m = doc.evaluate(ALL)
+    assert np.array_equal(m.detail, det - det[0])  # the portrait's own detail is 0
+    assert np.all(m.detail[0] == 0.0)
+    own = np.asarray(doc.state.source.own_values)
+    stack.push(C.set_source(doc, SourceInfo("/x.png", None, tuple(own + 0.25))))
+    stack.push(C.set_retarget(doc, "all", reference_frame=30))
+    m = doc.evaluate(ALL)
+    assert np.allclose(m.detail, own[-16:] + 0.25 + det - det[30])
+    row = doc.evaluate_values(30).values[0]
+    assert np.allclose(row[[0, 1, 2, 3, 4, *range(6, 74)]], (own + 0.25)[[0, 1, 2, 3, 4, *range(6, 74)]])
+
+
 def test_absolute_detail_reproduces_performance_exactly() -> None:
-    doc, _, take = _doc()
+    doc, stack, take = _doc()
+    stack.push(C.set_retarget(doc, "detail", mode=RetargetMode.ABSOLUTE))
     m = doc.evaluate(ALL)
     assert np.array_equal(m.detail, take.values[:120, -16:].astype(np.float64))
     assert np.all(m.detail_weight == 1.0)
@@ -302,3 +318,71 @@ def test_settings_validate_their_numbers() -> None:
 
     with pytest.raises(ValueError):
         Freeze(value=float("inf"))
+
+
+# -- detail_weight per frame ------------------------------------------------------------
+def _dw(doc: Document, frames=ALL) -> np.ndarray:
+    return doc.evaluate(frames).detail_weight
+
+
+def test_detail_weight_override_keys_zero_only_the_frames_they_govern() -> None:
+    doc, stack, _ = _doc()
+    stack.push(C.add_key(doc, "expr.eyeBlinkLeft", 40, 1.0, Interp.LINEAR))
+    stack.push(C.add_key(doc, "expr.eyeBlinkLeft", 50, 0.0))
+    dw = _dw(doc)
+    assert np.all(dw[40:51] == 0.0) and np.all(dw[:40] == 1.0) and np.all(dw[51:] == 1.0)
+    stack.push(C.add_key(doc, "expr.jawOpen", 70, 0.3))  # one key governs its own frame
+    dw = _dw(doc)
+    assert np.all(dw[40:51] == 0.0) and dw[70] == 0.0
+    assert np.all(np.delete(dw, np.r_[40:51, 70]) == 1.0)
+    # the same rule on frames outside the project range (direct path) and one frame at a time
+    stack.push(C.add_key(doc, "detail.03", 110, 0.1))
+    stack.push(C.add_key(doc, "detail.03", 130, 0.2))
+    out = _dw(doc, FrameRange(100, 140))
+    assert np.all(out[10:31] == 0.0) and np.all(out[:10] == 1.0) and np.all(out[31:] == 1.0)
+    assert all(_dw(doc, f)[0] == out[f - 100] for f in (109, 110, 125, 130, 131))
+    # pose keys never touch the residual
+    stack.push(C.add_key(doc, "pose.yaw", 5, 10.0))
+    assert _dw(doc, 5)[0] == 1.0
+
+
+def test_detail_weight_offset_keeps_the_residual_and_blend_uses_one_minus_w() -> None:
+    doc, stack, _ = _doc()
+    stack.push(C.add_key(doc, "expr.mouthSmileLeft", 20, 0.2))
+    stack.push(C.add_key(doc, "expr.mouthSmileLeft", 60, 0.4))
+    stack.push(C.set_combine(doc, "expr.mouthSmileLeft", CombineMode.OFFSET))
+    assert np.all(_dw(doc) == 1.0)
+    w = KeyCurve((Key(0, 0.0, Interp.LINEAR), Key(119, 1.0)))
+    stack.push(C.set_combine(doc, "expr.mouthSmileLeft", CombineMode.BLEND, w))
+    assert np.allclose(_dw(doc), 1.0 - np.linspace(0, 1, 120))
+    # an OVERRIDE span on another channel zeroes its frames; BLEND elsewhere
+    stack.push(C.add_key(doc, "expr.jawOpen", 90, 0.5))
+    stack.push(C.add_key(doc, "expr.jawOpen", 95, 0.5))
+    dw = _dw(doc)
+    assert np.all(dw[90:96] == 0.0) and np.allclose(dw[:90], 1.0 - np.linspace(0, 1, 120)[:90])
+
+
+def test_detail_weight_freeze_mute_and_no_take() -> None:
+    doc, stack, _ = _doc()
+    stack.push(C.freeze(doc, "expr.jawOpen", FreezeMode.VALUE, 0.5, range=FrameRange(10, 20)))
+    dw = _dw(doc)
+    assert np.all(dw[10:20] == 0.0) and np.all(np.delete(dw, np.r_[10:20]) == 1.0)
+    stack.push(C.freeze(doc, "expr.jawOpen", FreezeMode.VALUE, 0.5))  # every frame
+    assert np.all(_dw(doc) == 0.0)
+    stack.push(C.unfreeze(doc, "expr.jawOpen"))
+    assert np.all(_dw(doc) == 1.0)
+    stack.push(C.set_channel_flags(doc, "expr.jawOpen", mute=True))
+    assert np.all(_dw(doc) == 0.0)
+
+
+def test_a_key_move_reports_exactly_the_frames_whose_detail_weight_or_values_changed() -> None:
+    from dexstudio.core.rangeset import RangeSet
+
+    doc, stack, _ = _doc()
+    stack.push(C.add_key(doc, "expr.eyeBlinkLeft", 40, 0.0, Interp.LINEAR))
+    stack.push(C.add_key(doc, "expr.eyeBlinkLeft", 50, 0.0))
+    events = []
+    doc.changed.connect(events.append)
+    stack.push(C.move_key(doc, "expr.eyeBlinkLeft", 50, 60))  # same value: only dw changes
+    assert events[-1].changed_frames == RangeSet.of((51, 61))
+    assert np.all(_dw(doc)[40:61] == 0.0) and _dw(doc, 61)[0] == 1.0
