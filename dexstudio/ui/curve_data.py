@@ -50,6 +50,43 @@ class KeyMove:
     new_value: float
 
 
+#: Curve ids of blend-weight rows: ``BLEND_PREFIX + channel_id`` (a channel's blend
+#: weight key curve, shown as its own row in the curve editor under BLEND).
+BLEND_PREFIX = "blend:"
+
+
+def is_blend_id(curve_id: str) -> bool:
+    """True for a blend-weight row id (``"blend:expr.jawOpen"``)."""
+    return curve_id.startswith(BLEND_PREFIX)
+
+
+def channel_of(curve_id: str) -> str:
+    """The channel a curve row belongs to (``"blend:expr.jawOpen"`` -> ``"expr.jawOpen"``)."""
+    return curve_id[len(BLEND_PREFIX):] if is_blend_id(curve_id) else curve_id
+
+
+class HandleSide(enum.Enum):
+    """Which Bezier handle of a key: the incoming (left) or outgoing (right) one."""
+
+    IN = "in"
+    OUT = "out"
+
+
+@dataclass(frozen=True)
+class HandleMove:
+    """A Bezier handle dragged: the key's new slopes (channel units per frame).
+
+    ``in_slope`` / ``out_slope``: the new slopes; the side not dragged is either kept
+    (broken handles, Shift held) or follows the dragged one (aligned handles).
+    """
+
+    channel_id: str
+    frame: int
+    side: HandleSide
+    in_slope: float
+    out_slope: float
+
+
 @dataclass(frozen=True, eq=False)
 class CurveData:
     """What the curve editor draws for one channel.
@@ -64,6 +101,11 @@ class CurveData:
         key_values: (K,) float64 key values, channel units.
         soft_min, soft_max: the channel's soft range (used by the normalized view).
         muted: drawn dimmed when True.
+        key_handles: (K, 2, 2) float64 Bezier handle positions per key,
+            ``[k, side (0 in, 1 out), (frame, value)]`` in channel units, or None.
+        key_bezier: (K, 2) bool: the key's in / out handle shapes a Bezier segment
+            (in: the segment ending at the key, out: the one starting there), or None.
+        label: legend text (None: the channel's display name).
     """
 
     channel_id: str
@@ -75,6 +117,9 @@ class CurveData:
     soft_min: float
     soft_max: float
     muted: bool = False
+    key_handles: Optional[np.ndarray] = None
+    key_bezier: Optional[np.ndarray] = None
+    label: Optional[str] = None
 
     def to_display(self, v: np.ndarray | float, normalized: bool) -> np.ndarray | float:
         """Channel units -> display units (0..1 over the soft range when normalized)."""

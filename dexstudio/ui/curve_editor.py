@@ -9,7 +9,12 @@ Mouse: click a key to select it (Shift adds, Ctrl toggles), drag on empty space 
 select, drag a key to move the selection (time snapped to frames), double-click to
 insert a key, click on empty space to move the playhead, middle-drag or Alt+drag to pan,
 wheel to zoom (Ctrl+wheel: time only, Shift+wheel: values only), right-click for the
-interpolation menu. Keys: I insert at playhead, Del delete, F / Home frame all.
+interpolation menu. A selected Bezier key shows its in/out handles: drag one to set the
+key's slopes (the other handle follows, aligned; Shift+drag breaks them apart); one drag
+is one undo step. Keys: I insert at playhead, Del delete, F / Home frame all.
+
+Blend-weight rows (``blend:<channel>`` ids, see :mod:`dexstudio.ui.curve_data`) are drawn
+like channels in their own colour.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QSizePolicy, QToolButt
 
 from dexstudio.core.channels import CHANNEL_SPECS, ChannelGroup
 from dexstudio.core.timebase import FrameRate
-from dexstudio.ui.curve_data import CurveData, Interp, KeyMove, KeyRef
+from dexstudio.ui.curve_data import (
+    CurveData, HandleMove, HandleSide, Interp, KeyMove, KeyRef, channel_of, is_blend_id,
+)
 from dexstudio.ui.envelope_curve import CurveLayer, EnvelopeCurveItem
 from dexstudio.ui.theme import icon
 
@@ -44,6 +51,8 @@ GROUP_COLORS: dict[ChannelGroup, tuple[str, ...]] = {
     ChannelGroup.DETAIL: ("#7b8496", "#99a1b3"),
 }
 KEY_COLOR = QColor("#ebcb8b")
+BLEND_COLOR = QColor("#e5e9f0")  # blend-weight rows: near white, unlike every group hue
+HANDLE_COLOR = QColor("#88c0d0")
 KEY_SELECTED_COLOR = QColor("#ffffff")
 PLAYHEAD_COLOR = "#e06c75"
 PICK_RADIUS_PX = 7.0
@@ -55,7 +64,9 @@ _KEY_PEN_SEL = pg.mkPen("#ffffff", width=1)
 
 
 def channel_color(channel_id: str) -> QColor:
-    """A stable colour for a channel, by group."""
+    """A stable colour for a channel, by group (blend-weight rows: :data:`BLEND_COLOR`)."""
+    if is_blend_id(channel_id):
+        return QColor(BLEND_COLOR)
     spec = CHANNEL_SPECS.get(channel_id)
     group = spec.group if spec else ChannelGroup.DETAIL
     palette = GROUP_COLORS[group]
@@ -148,6 +159,18 @@ class _KeysItem(pg.ScatterPlotItem):
 
 
 @dataclass
+class _HandleDrag:
+    ref: KeyRef
+    side: HandleSide
+    key_frame: float
+    key_value: float  # channel units
+    in_slope: float  # slopes at drag start (channel units per frame)
+    out_slope: float
+    broken: bool  # Shift: move only this handle
+    drag_id: int
+
+
+@dataclass
 class _DragState:
     keys: list[tuple[KeyRef, float]]  # selected keys with their value at drag start
     origin: QPointF  # view coordinates where the drag started
@@ -170,6 +193,8 @@ class CurveViewBox(pg.ViewBox):
         ed = self._editor
         if ev.button() == Qt.MouseButton.LeftButton:
             ev.accept()
+            if ed._pick_handle(self.mapSceneToView(ev.scenePos()), self.viewPixelSize()) is not None:
+                return  # a click on a handle keeps the selection
             key = self.pick_key(ev.scenePos())
             mods = ev.modifiers()
             if key is not None:
@@ -216,6 +241,12 @@ class CurveViewBox(pg.ViewBox):
             return
         ev.accept()
         if ev.isStart():
+            ed._handle_drag = None
+            down = self.mapSceneToView(ev.buttonDownScenePos())
+            h = ed._pick_handle(down, self.viewPixelSize())
+            if h is not None:
+                ed._begin_handle_drag(h[0], h[1], bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier))
+                return
             key = self.pick_key(ev.buttonDownScenePos())
             if key is not None:
                 if key not in ed.selection:
@@ -227,6 +258,9 @@ class CurveViewBox(pg.ViewBox):
                 ed._show_box(self._box_origin, self._box_origin)
             return
         cur = self.mapSceneToView(ev.scenePos())
+        if ed._handle_drag is not None:
+            ed._update_handle_drag(cur, final=ev.isFinish())
+            return
         if ed._drag is not None:
             ed._update_drag(cur, final=ev.isFinish())
         else:
@@ -254,6 +288,9 @@ class CurveEditor(QWidget):
         keysDragged(int, list[KeyMove], bool): a drag step: drag id (same for one whole
             drag), target positions from the drag start, and whether it is the last step.
         interpolationRequested(list[KeyRef], Interp): set the interpolation of keys.
+        handleDragged(int, HandleMove, bool): a Bezier handle drag step: drag id, the
+            key's new slopes, whether it is the last step.
+        handlesResetRequested(list[KeyRef]): back to auto-clamped handles.
         selectionChanged(): the key selection changed.
     """
 
@@ -262,6 +299,8 @@ class CurveEditor(QWidget):
     deleteKeysRequested = Signal(list)
     keysDragged = Signal(int, list, bool)
     interpolationRequested = Signal(list, object)
+    handleDragged = Signal(int, object, bool)
+    handlesResetRequested = Signal(list)
     selectionChanged = Signal()
 
     _drag_ids = itertools.count(1)
@@ -275,6 +314,8 @@ class CurveEditor(QWidget):
         self._items: dict[str, tuple[EnvelopeCurveItem, EnvelopeCurveItem]] = {}  # live (dragged)
         self._live: set[str] = set()
         self._drag: Optional[_DragState] = None
+        self._handle_drag: Optional[_HandleDrag] = None
+        self._handle_refs: list[tuple[KeyRef, HandleSide, float, float]] = []  # display coords
         self._playhead = 0
         self._range = (0, 1)
 
@@ -302,6 +343,15 @@ class CurveEditor(QWidget):
         # not swallow the clicks
         self.keys_item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.plot.addItem(self.keys_item)
+        # Bezier handles of the selected keys: lines key->handle and round handle ends
+        self.handle_lines = pg.PlotCurveItem(pen=pg.mkPen(HANDLE_COLOR, width=1), connect="pairs")
+        self.handle_lines.setZValue(18)
+        self.plot.addItem(self.handle_lines)
+        self.handles_item = _KeysItem(size=7, symbol="o", pxMode=True, hoverable=False,
+                                      brush=pg.mkBrush(HANDLE_COLOR), pen=pg.mkPen("#1b1e23", width=1))
+        self.handles_item.setZValue(19)
+        self.handles_item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.plot.addItem(self.handles_item)
         self.playhead = pg.InfiniteLine(pos=0, angle=90, movable=True,
                                         pen=pg.mkPen(PLAYHEAD_COLOR, width=1.5),
                                         hoverPen=pg.mkPen("#ff9aa2", width=2))
@@ -388,7 +438,8 @@ class CurveEditor(QWidget):
     def _update_legend(self) -> None:
         parts = []
         for cid in list(self._curves)[:12]:
-            name = CHANNEL_SPECS[cid].display_name if cid in CHANNEL_SPECS else cid
+            c = self._curves[cid]
+            name = c.label or (CHANNEL_SPECS[cid].display_name if cid in CHANNEL_SPECS else cid)
             parts.append(f'<span style="color:{channel_color(cid).name()}">&#9632;</span>&nbsp;{name}')
         more = len(self._curves) - 12
         self.legend.setText("&nbsp;&nbsp;".join(parts) + (f"&nbsp;&nbsp;+{more} more" if more > 0 else ""))
@@ -483,6 +534,94 @@ class CurveEditor(QWidget):
                 pens.append(_KEY_PEN_SEL if sel else _KEY_PEN)
                 data.append(ref)
         self.keys_item.setData(x=xs, y=ys, brush=brushes, pen=pens, data=data)
+        self._refresh_handles()
+
+    def _refresh_handles(self) -> None:
+        """Handles of the selected keys that have Bezier segments (display coords)."""
+        refs: list[tuple[KeyRef, HandleSide, float, float]] = []
+        lx: list[float] = []
+        ly: list[float] = []
+        for ref in sorted(self.selection, key=lambda k: (k.channel_id, k.frame)):
+            c = self._curves.get(ref.channel_id)
+            if c is None or c.key_handles is None or c.key_bezier is None:
+                continue
+            idx = np.flatnonzero(c.key_frames == ref.frame)
+            if idx.size == 0 or not c.key_bezier[idx[0]].any():
+                continue
+            i = int(idx[0])
+            ky = float(c.to_display(c.key_values[i], self.normalized))
+            for j, side in enumerate((HandleSide.IN, HandleSide.OUT)):
+                if not c.key_bezier[i, j]:
+                    continue
+                hf, hv = c.key_handles[i, j]
+                hy = float(c.to_display(hv, self.normalized))
+                refs.append((ref, side, float(hf), hy))
+                lx += [float(ref.frame), float(hf)]
+                ly += [ky, hy]
+        self._handle_refs = refs
+        self.handles_item.setData(x=[r[2] for r in refs], y=[r[3] for r in refs])
+        self.handle_lines.setData(x=np.asarray(lx, dtype=np.float64), y=np.asarray(ly, dtype=np.float64))
+
+    def handle_positions(self, ref: KeyRef) -> dict[HandleSide, tuple[float, float]]:
+        """Display positions of the shown handles of a selected key (tests, tools)."""
+        return {side: (x, y) for r, side, x, y in self._handle_refs if r == ref}
+
+    def _pick_handle(self, p: QPointF, px: tuple[float, float]) -> Optional[tuple[KeyRef, HandleSide]]:
+        """The handle nearest ``p`` within the pick radius, unless a key is nearer."""
+        sx = max(abs(float(px[0])), 1e-12)
+        sy = max(abs(float(px[1])), 1e-12)
+        best, best_d = None, PICK_RADIUS_PX
+        key = self._pick(p, px)
+        if key is not None:
+            c = self._curves[key.channel_id]
+            i = int(np.flatnonzero(c.key_frames == key.frame)[0])
+            ky = float(c.to_display(c.key_values[i], self.normalized))
+            best_d = min(best_d, float(np.hypot((key.frame - p.x()) / sx, (ky - p.y()) / sy)))
+        for ref, side, x, y in self._handle_refs:
+            d = float(np.hypot((x - p.x()) / sx, (y - p.y()) / sy))
+            if d <= best_d:
+                best, best_d = (ref, side), d
+        return best
+
+    def _begin_handle_drag(self, ref: KeyRef, side: HandleSide, broken: bool) -> None:
+        c = self._curves[ref.channel_id]
+        i = int(np.flatnonzero(c.key_frames == ref.frame)[0])
+        kv = float(c.key_values[i])
+        assert c.key_handles is not None
+        (fi, vi), (fo, vo) = c.key_handles[i]
+        s_in = (kv - vi) / max(ref.frame - fi, 1e-9)
+        s_out = (vo - kv) / max(fo - ref.frame, 1e-9)
+        self._handle_drag = _HandleDrag(ref, side, float(ref.frame), kv, float(s_in), float(s_out),
+                                        broken, next(self._drag_ids))
+
+    def _update_handle_drag(self, cur: QPointF, final: bool) -> None:
+        st = self._handle_drag
+        if st is None:
+            return
+        c = self._curves.get(st.ref.channel_id)
+        if c is None:
+            self._handle_drag = None
+            return
+        v = c.from_display(cur.y(), self.normalized)
+        if st.side is HandleSide.OUT:
+            slope = (v - st.key_value) / max(cur.x() - st.key_frame, 0.05)
+        else:
+            slope = (st.key_value - v) / max(st.key_frame - cur.x(), 0.05)
+        if st.broken:
+            s_in, s_out = (slope, st.out_slope) if st.side is HandleSide.IN else (st.in_slope, slope)
+        else:
+            s_in = s_out = slope
+        if final:
+            self._handle_drag = None
+        self.handleDragged.emit(st.drag_id, HandleMove(st.ref.channel_id, st.ref.frame, st.side,
+                                                        float(s_in), float(s_out)), final)
+
+    def programmatic_handle_drag(self, ref: KeyRef, side: HandleSide, points: list[tuple[float, float]],
+                                 broken: bool = False) -> None:
+        """Drag a handle of a selected key through display ``points`` (tests/benchmarks)."""
+        self._begin_handle_drag(ref, side, broken)
+        for i, (x, y) in enumerate(points):
+            self._update_handle_drag(QPointF(x, y), final=i == len(points) - 1)
 
     def _pick(self, p: QPointF, px: tuple[float, float]) -> Optional[KeyRef]:
         """The key within :data:`PICK_RADIUS_PX` of ``p`` (view coords); ``px`` = view
@@ -610,6 +749,9 @@ class CurveEditor(QWidget):
             act.triggered.connect(lambda _=False, it=it: self.interpolationRequested.emit(refs, it))
             menu.addAction(act)
         menu.addSeparator()
+        a = menu.addAction("Auto handles (reset Bezier slopes)")
+        a.setEnabled(bool(refs))
+        a.triggered.connect(lambda: self.handlesResetRequested.emit(refs))
         a = menu.addAction("Insert key at playhead\tI")
         a.triggered.connect(lambda: self.request_insert(self._playhead))
         a = menu.addAction("Delete keys\tDel")

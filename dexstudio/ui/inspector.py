@@ -72,7 +72,9 @@ class Inspector(QScrollArea):
         f.addRow("Mode:", self.combine)
         self.blend = QSlider(Qt.Orientation.Horizontal, g)
         self.blend.setRange(0, 100)
-        self.blend.setToolTip("Blend weight of the keys over the performance (Blend mode)")
+        self.blend.setToolTip("Blend weight of the keys over the performance (Blend mode), at the "
+                              "playhead: sets a key there when the weight curve has keys (edit the "
+                              "curve in the curve editor), else a constant weight")
         self.blend_label = QLabel("0.50", g)
         br = QHBoxLayout()
         br.addWidget(self.blend, 1)
@@ -144,6 +146,7 @@ class Inspector(QScrollArea):
         session.channelSelectionChanged.connect(self.refresh)
         session.documentChanged.connect(self.refresh)
         session.documentReplaced.connect(self.refresh)
+        session.playheadChanged.connect(self._on_playhead)
         self.refresh()
 
     @staticmethod
@@ -186,9 +189,7 @@ class Inspector(QScrollArea):
             self.offset.setValue(cs.retarget.offset)
             self.ref.setValue(cs.retarget.reference_frame)
             self.combine.setCurrentIndex(self.combine.findData(cs.combine))
-            w = float(cs.blend_weight.default) if not cs.blend_weight.keys else float(cs.blend_weight.keys[0].value)
-            self.blend.setValue(int(round(w * 100)))
-            self.blend_label.setText(f"{w:.2f}")
+            self._show_blend(ids[0])
             self.blend.setEnabled(cs.combine is CombineMode.BLEND)
             self.filter.setCurrentIndex(self.filter.findData(cs.smoothing.kind))
             self.strength.setValue(int(round(cs.smoothing.strength * 100)))
@@ -209,6 +210,22 @@ class Inspector(QScrollArea):
                 self.freeze_to.setValue(rng.stop)
         finally:
             self._updating = False
+
+    def _show_blend(self, channel_id: str) -> None:
+        w = self.session.blend_weight_at(channel_id)
+        self.blend.setValue(int(round(w * 100)))
+        keyed = bool(self.session.state.channel(channel_id).blend_weight.keys)
+        self.blend_label.setText(f"{w:.2f}" + (" (key)" if keyed else ""))
+
+    @Slot(int)
+    def _on_playhead(self, _frame: int) -> None:
+        """The blend slider shows the weight curve's value at the playhead."""
+        if self.ids and not self.blend.isSliderDown():
+            self._updating = True
+            try:
+                self._show_blend(self.ids[0])
+            finally:
+                self._updating = False
 
     # ------------------------------------------------------------------ edits
     @Slot()

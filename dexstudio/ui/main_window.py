@@ -28,6 +28,8 @@ from dexstudio.core.take import Take
 from dexstudio.render.base import Animator
 from dexstudio.ui import tasks
 from dexstudio.ui.channel_tree import ChannelTree
+from dexstudio.ui.crossfade_dialog import CrossfadeDialog, CrossfadeRequest
+from dexstudio.ui.curve_data import channel_of
 from dexstudio.ui.curve_editor import CurveEditor
 from dexstudio.ui.export_dialog import ExportDialog, ExportRequest
 from dexstudio.ui.expression_panel import ExpressionPanel
@@ -116,6 +118,10 @@ class MainWindow(QMainWindow):
         self._play_t0 = 0.0
         self._play_f0 = 0
         self._autosaver = None
+        self._head: Optional[tasks.HeadGeometry] = None  # result head-axes geometry
+        self._head_path = ""  # the portrait _head was measured on
+        self._prefs_dialog: Optional[PreferencesDialog] = None
+        self._crossfade_dialog: Optional[CrossfadeDialog] = None
 
         self.viewer = Viewer(self)
         self.setCentralWidget(self.viewer)
@@ -152,6 +158,8 @@ class MainWindow(QMainWindow):
         ce.deleteKeysRequested.connect(self._on_delete_keys)
         ce.keysDragged.connect(self._on_keys_dragged)
         ce.interpolationRequested.connect(self._on_interp)
+        ce.handleDragged.connect(self._on_handle_dragged)
+        ce.handlesResetRequested.connect(self._on_handles_reset)
         self.viewer.result.clicked.connect(self._on_viewer_clicked)
         self.viewer.source.clicked.connect(self._on_viewer_clicked)
 
@@ -263,6 +271,8 @@ class MainWindow(QMainWindow):
         self.act_insert = A("&Insert key at playhead", self.insert_key_at_playhead, "I", "key_add")
         self.act_delete = A("&Delete selected keys", self.curve_editor.request_delete, "Del", "key_delete")
         self.act_prefs = A("Pre&ferences...", self.open_preferences, "Ctrl+,")
+        self.act_crossfade = A("&Crossfade takes...", self.open_crossfade_dialog, "",
+                               tip="Fade the performance from one take to another over a frame range")
         self.act_side = A("Source | driving | result", self._toggle_side_by_side, "Ctrl+1", "source",
                           "Show source and driving beside the result", checkable=True)
         self.act_side.setChecked(True)
@@ -306,6 +316,8 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         for a in (self.act_insert, self.act_delete):
             m.addAction(a)
+        m.addSeparator()
+        m.addAction(self.act_crossfade)
         m.addSeparator()
         m.addAction(self.act_prefs)
         m = mb.addMenu("&View")
@@ -479,15 +491,19 @@ class MainWindow(QMainWindow):
             self._sync_preview_inputs()
         self.preview.on_document_changed(ev)
         shown = set(self.curve_editor.curves())
+        touched = {c for c in shown if channel_of(c) in set(ev.channels)}
         if ev.kinds & {ChangeKind.SETTINGS, ChangeKind.TAKES, ChangeKind.PERFORMANCE, ChangeKind.GROUPS,
-                       ChangeKind.SOURCE} or set(ev.channels) & shown:
-            changed = shown if len(ev.channels) > 8 else (set(ev.channels) & shown)
-            if ev.kinds & {ChangeKind.SETTINGS, ChangeKind.TAKES}:
+                       ChangeKind.SOURCE} or touched:
+            changed = shown if len(ev.channels) > 8 else touched
+            if set(self._wanted_curve_ids()) != shown:  # a channel entered / left BLEND
+                self._refresh_curves()
+                self.curve_editor.ensure_values_visible()
+            elif ev.kinds & {ChangeKind.SETTINGS, ChangeKind.TAKES}:
                 self._refresh_curves()
                 self.curve_editor.frame_all()
             else:
                 for cid in changed:
-                    self.curve_editor.update_curve(self.session.curve_data(cid), _keys=False)
+                    self.curve_editor.update_curve(self.session.curve_row(cid), _keys=False)
                 self.curve_editor._refresh_keys()
                 self.curve_editor.ensure_values_visible()
         self._update_driving()
@@ -517,12 +533,15 @@ class MainWindow(QMainWindow):
             self.viewer.source.clear()
             self.viewer.result.clear()
 
+    def _wanted_curve_ids(self) -> list[str]:
+        """Curve rows for the selected channels (+ blend-weight rows under BLEND)."""
+        return self.session.curve_ids_for(self.session.selected[:32])
+
     def _refresh_curves(self) -> None:
-        ids = self.session.selected[:32]
         if len(self.session.frame_range) == 0:
             self.curve_editor.set_curves([])
             return
-        self.curve_editor.set_curves([self.session.curve_data(c) for c in ids])
+        self.curve_editor.set_curves([self.session.curve_row(c) for c in self._wanted_curve_ids()])
 
     @Slot(object)
     def _on_channel_selection(self, _ids: object) -> None:
@@ -726,24 +745,42 @@ class MainWindow(QMainWindow):
             self._driving_cache[(path, idx)] = img
         self.viewer.driving.set_image(img)
         lm = self._landmarks.get(take.id)
-        self.viewer.driving.set_overlays(lm[idx] if lm is not None and idx < len(lm) else None,
-                                         self._axes_for(img.shape, take.values[idx, :3]))
+        pts = lm[idx] if lm is not None and idx < len(lm) else None
+        axes = None
+        if pts is not None and np.isfinite(np.asarray(pts, dtype=np.float64)[:, :2]).all():
+            p2 = np.asarray(pts, dtype=np.float64)[:, :2]
+            origin = p2.mean(axis=0)  # the head's landmarks centre in the driving frame
+            length = 0.5 * float(np.ptp(p2[:, 1]))  # half the face height
+            axes = self._axes_for(origin, length, take.values[idx, :3])
+        self.viewer.driving.set_overlays(pts, axes)
 
-    def _axes_for(self, shape, euler) -> tuple[np.ndarray, np.ndarray]:
-        h, w = shape[0], shape[1]
-        R = euler_to_matrix(float(euler[0]), float(euler[1]), float(euler[2]))
-        R = np.asarray(R).reshape(3, 3)
-        o = np.array([w / 2, h / 2])
-        L = 0.18 * min(w, h)
-        tips = np.array([o + L * np.array([R[0, i], -R[1, i]]) for i in range(3)])
+    @staticmethod
+    def _axes_for(origin, length: float, euler) -> tuple[np.ndarray, np.ndarray]:
+        """Head axes: ``origin`` (2,) image px, 3 tips (3, 2) ``length`` px away along the
+        rotated x (right), y (up) and z (towards the viewer) axes."""
+        R = np.asarray(euler_to_matrix(float(euler[0]), float(euler[1]), float(euler[2]))).reshape(3, 3)
+        o = np.asarray(origin, dtype=np.float64)
+        tips = np.array([o + length * np.array([R[0, i], -R[1, i]]) for i in range(3)])
         return o, tips
 
-    def _update_overlays(self) -> None:
+    def result_head_axes(self) -> Optional[tuple[np.ndarray, np.ndarray]]:
+        """Head axes of the result at the playhead: at the rendered head centre (the warp
+        animator's projection centre of its target points), or None when unknown."""
         img = self.viewer.result.image_array()
-        if img is None or len(self.session.frame_range) == 0:
-            return
+        if (img is None or self._head is None or self._head_path != self.session.state.source.path
+                or len(self.session.frame_range) == 0):
+            return None
         ev = self.session.doc.evaluate([self.session.playhead])
-        self.viewer.result.set_overlays(None, self._axes_for(img.shape, ev.euler[0]))
+        size = (int(img.shape[1]), int(img.shape[0]))
+        if self.preview.output.paste_back:
+            return None  # the preview shows the crop; paste-back geometry is not tracked
+        o = self._head.origin(ev.translation[0], size)
+        return self._axes_for(o, self._head.axis_length(float(ev.scale[0]), size), ev.euler[0])
+
+    def _update_overlays(self) -> None:
+        if self.viewer.result.image_array() is None:
+            return
+        self.viewer.result.set_overlays(None, self.result_head_axes())
 
     def _toggle_side_by_side(self) -> None:
         self.viewer.set_side_by_side(self.act_side.isChecked())
@@ -784,6 +821,36 @@ class MainWindow(QMainWindow):
     def _on_interp(self, refs: list, interp: object) -> None:
         self.session.set_interpolation(refs, interp)  # type: ignore[arg-type]
 
+    @Slot(int, object, bool)
+    def _on_handle_dragged(self, drag_id: int, move: object, final: bool) -> None:
+        self.session.drag_handle(drag_id, move, final)  # type: ignore[arg-type]
+
+    @Slot(list)
+    def _on_handles_reset(self, refs: list) -> None:
+        self.session.reset_handles(refs)
+
+    # ================================================================== takes
+    def open_crossfade_dialog(self) -> Optional[CrossfadeDialog]:
+        """Non-modal "Crossfade takes" dialog (needs two takes)."""
+        st = self.session.state
+        if len(st.takes) < 2:
+            self.show_error(DexStudioError("a crossfade needs two takes",
+                                           "add another driving clip first (File > Add driving clip)"))
+            return None
+        active = self.session.active_take()
+        dlg = CrossfadeDialog(st.takes, self.session.frame_range, self.session.playhead,
+                              active.id if active is not None else None, self)
+        dlg.crossfadeRequested.connect(self._on_crossfade_requested)
+        self._crossfade_dialog = dlg
+        dlg.show()
+        return dlg
+
+    @Slot(object)
+    def _on_crossfade_requested(self, req: object) -> None:
+        assert isinstance(req, CrossfadeRequest)
+        if self.session.crossfade_takes(req.take_a, req.take_b, req.first, req.last):
+            self.statusBar().showMessage(f"Crossfade from frame {req.first} to {req.last}", 4000)
+
     # ================================================================== media
     def open_source_dialog(self) -> None:
         p, _ = QFileDialog.getOpenFileName(self, "Open source portrait", "", IMAGE_FILTER)
@@ -816,7 +883,10 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_source_analysed(self, res: object) -> None:
         assert isinstance(res, tasks.SourceAnalysis)
+        self._head = res.head
+        self._head_path = res.path
         self.session.set_source(res.path, res.own_values, res.face_index)
+        self._update_overlays()
         self.statusBar().showMessage(f"Portrait ready: {Path(res.path).name}", 4000)
 
     @Slot(object)
@@ -1129,11 +1199,19 @@ class MainWindow(QMainWindow):
         self._discard_untitled()
 
     # ================================================================== preferences / help
-    def open_preferences(self) -> Optional[PreferencesDialog]:
+    def open_preferences(self) -> PreferencesDialog:
+        """The Preferences dialog, non-blocking (window-modal ``open()``): OK applies."""
         dlg = PreferencesDialog(self.prefs, self)
-        if dlg.exec() == QDialog.DialogCode.Accepted:
-            self.apply_preferences(dlg.value())
+        dlg.accepted.connect(self._on_prefs_accepted)
+        self._prefs_dialog = dlg
+        dlg.open()
         return dlg
+
+    @Slot()
+    def _on_prefs_accepted(self) -> None:
+        dlg = self._prefs_dialog
+        if dlg is not None:
+            self.apply_preferences(dlg.value())
 
     def apply_preferences(self, prefs: Preferences) -> None:
         """Save the preferences; switching to the DeX animator checks its checkpoint
@@ -1143,9 +1221,22 @@ class MainWindow(QMainWindow):
         if prefs.animator is AnimatorKind.DEX and prefs.animator != self.prefs.animator:
             if not self._switch_to_dex(prefs.checkpoint):
                 prefs = replace(prefs, animator=AnimatorKind.WARP)
+        old = self.prefs
         self.prefs = prefs
         prefs.save(self.settings)
-        self.statusBar().showMessage("Preferences saved; device and cache changes apply to new renders", 5000)
+        # live: a new render worker for device / threads / cache changes (frames cached on
+        # disk stay and are found again), a new preview crop, a new autosave interval
+        restarted = self.preview.reconfigure(self._worker_config())
+        if prefs.crop_size != old.crop_size:
+            self._sync_preview_inputs()
+        if prefs.autosave_s != old.autosave_s and self._autosaver is not None:
+            from dexstudio.io.project_file import Autosaver
+
+            self._autosaver = Autosaver(self.session.doc, float(prefs.autosave_s),
+                                        fallback_path=self._untitled_path())
+        self.device_label.setText(f"device: {self.preview.device}")
+        self.statusBar().showMessage("Preferences applied" + (": render worker restarted" if restarted else ""),
+                                     5000)
 
     def _switch_to_dex(self, checkpoint: str) -> bool:
         from dexstudio.render.dex.checkpoint import require_checkpoint

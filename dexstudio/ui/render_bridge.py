@@ -103,11 +103,8 @@ class PreviewRenderer(QObject):
         self.key_animator = key_animator  # only id + settings keys are read (GUI thread)
         self.config = config
         self.worker = RenderWorker(factory, config)
-        self.bridge = RenderBridge(self.worker, self)
-        self.bridge.frameReady.connect(self._on_frame_ready)
-        self.bridge.renderError.connect(self._on_render_error)
-        self.bridge.cacheStats.connect(self._on_stats)
-        self.bridge.deviceFallback.connect(self._on_fallback)
+        self.bridge = self._connect(RenderBridge(self.worker, self))
+        self.generation = 0  # how many times the worker was recreated (preferences)
         self.source: Optional[SourceImage] = None
         self.expression_model: Optional[ExpressionModel] = None
         self.output = OutputOptions()
@@ -125,10 +122,40 @@ class PreviewRenderer(QObject):
         self._mask_timer.timeout.connect(self._emit_mask)
         self.deviceText.emit(self.worker.device)
 
+    def _connect(self, bridge: RenderBridge) -> RenderBridge:
+        bridge.frameReady.connect(self._on_frame_ready)
+        bridge.renderError.connect(self._on_render_error)
+        bridge.cacheStats.connect(self._on_stats)
+        bridge.deviceFallback.connect(self._on_fallback)
+        return bridge
+
     # ------------------------------------------------------------------ configuration
     @property
     def device(self) -> str:
         return self.worker.device
+
+    def reconfigure(self, config: WorkerConfig) -> bool:
+        """Apply new worker settings (device, CPU threads, cache sizes or folder) live:
+        cancel the queued frames, close the old worker (its pending disk writes are
+        flushed, so the frames cached on disk stay and the new worker finds them), start
+        a new one and re-submit every frame. Returns False when ``config`` is unchanged.
+        """
+        if config == self.config:
+            return False
+        old_bridge = self.bridge
+        for sig in (old_bridge.frameReady, old_bridge.renderError, old_bridge.cacheStats,
+                    old_bridge.deviceFallback):
+            sig.disconnect()
+        self.worker.cancel_pending()
+        old_bridge.close()  # cancels the running job and joins the thread
+        old_bridge.deleteLater()
+        self.config = config
+        self.worker = RenderWorker(self._factory, config)
+        self.bridge = self._connect(RenderBridge(self.worker, self))
+        self.generation += 1
+        self.deviceText.emit(self.worker.device)
+        self.resubmit_all()
+        return True
 
     def set_document(self, doc) -> None:
         self._doc = doc

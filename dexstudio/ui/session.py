@@ -25,9 +25,12 @@ from dexstudio.core.errors import ChannelLockedError, DexStudioError
 from dexstudio.core.keys import Interp as CoreInterp
 from dexstudio.core.keys import KeyCurve
 from dexstudio.core.project import CHANNEL_INDEX, ProjectState, SourceInfo
-from dexstudio.core.take import Take
+from dexstudio.core.take import PerformanceSource, Take
 from dexstudio.core.timebase import FrameRange
-from dexstudio.ui.curve_data import CurveData, Interp, KeyMove, KeyRef
+from dexstudio.core.keys import Key
+from dexstudio.ui.curve_data import (
+    BLEND_PREFIX, CurveData, HandleMove, Interp, KeyMove, KeyRef, channel_of, is_blend_id,
+)
 from dexstudio.ui.undo import CoreUndoCommand
 
 
@@ -140,6 +143,53 @@ class EditorSession(QObject):
         self.push(cmd)
         return True
 
+    # ------------------------------------------------------------------ curve rows
+    def key_curve(self, curve_id: str) -> KeyCurve:
+        """The key curve behind a curve-editor row: a channel's keys, or its blend
+        weight curve for a ``blend:`` row."""
+        cs = self.state.channel(channel_of(curve_id))
+        return cs.blend_weight if is_blend_id(curve_id) else cs.keys
+
+    def rows_command(self, rows: dict[str, KeyCurve], text: str,
+                     merge_key: Optional[object] = None) -> Optional[C.Command]:
+        """One command that sets the key curves of several rows (channels and their
+        blend-weight rows; both rows of one channel land in one change).
+
+        Raises:
+            ChannelLockedError: a row's channel is locked (nothing changes).
+        """
+        st = self.state
+        chans = sorted({channel_of(r) for r in rows})
+        locked = [c for c in chans if C.is_locked(st, c)]
+        if locked:
+            raise ChannelLockedError(f"cannot edit locked channel(s) {', '.join(locked)}", "unlock them first")
+        changes = []
+        for cid in chans:
+            i = CHANNEL_INDEX[cid]
+            before = st.channels[i]
+            after = before
+            if cid in rows:
+                after = replace(after, keys=rows[cid])
+            if BLEND_PREFIX + cid in rows:
+                after = replace(after, blend_weight=rows[BLEND_PREFIX + cid])
+            if after != before:
+                changes.append((i, before, after))
+        return C.EditChannels(text, changes, merge_key=merge_key) if changes else None
+
+    def _push_rows(self, rows: dict[str, KeyCurve], text: str) -> None:
+        try:
+            cmd = self.rows_command(rows, text)
+        except DexStudioError as exc:
+            self.userError.emit(exc)
+            return
+        if cmd is not None:
+            self.push(cmd)
+
+    def _curve_value_at(self, curve_id: str, frame: int) -> float:
+        if is_blend_id(curve_id):
+            return float(np.clip(self.key_curve(curve_id).evaluate(int(frame))[0], 0.0, 1.0))
+        return self.value_at(curve_id, frame)
+
     # ------------------------------------------------------------------ time / selection
     def set_playhead(self, frame: int) -> None:
         rng = self.frame_range
@@ -160,17 +210,18 @@ class EditorSession(QObject):
 
     def insert_keys(self, refs: Sequence[tuple[str, int]], values: Optional[Sequence[float]] = None) -> None:
         """Insert keys (value: the channel's current value there unless given); one undo step."""
-        cmds = []
-        try:
-            for i, (cid, frame) in enumerate(refs):
-                v = values[i] if values is not None else self.value_at(cid, frame)
-                cmds.append(C.add_key(self.doc, cid, int(frame), float(v)))
-        except DexStudioError as exc:
-            self.userError.emit(exc)
-            return
-        if not cmds:
-            return
-        self.push(cmds[0] if len(cmds) == 1 else C.MacroCommand(f"Insert {len(cmds)} keys", cmds))
+        # one command per curve row (commands of one macro are built from the same state)
+        rows: dict[str, KeyCurve] = {}
+        n = 0
+        for i, (cid, frame) in enumerate(refs):
+            v = values[i] if values is not None else self._curve_value_at(cid, frame)
+            curve = rows.get(cid, self.key_curve(cid))
+            k0 = curve.key_at(int(frame))
+            key = Key(int(frame), float(v)) if k0 is None else replace(k0, value=float(v))
+            rows[cid] = curve.with_key(key)
+            n += 1
+        if rows:
+            self._push_rows(rows, "Insert key" if n == 1 else f"Insert {n} keys")
 
     def set_key_at_playhead(self, channel_id: str, value: float, merge_key: Optional[object] = None) -> None:
         """Expression panel: set (or add) the key at the playhead; slider drags merge."""
@@ -182,39 +233,22 @@ class EditorSession(QObject):
         self.push(cmd)
 
     def delete_keys(self, refs: Sequence[KeyRef]) -> None:
-        by_ch: dict[str, list[int]] = {}
+        rows: dict[str, KeyCurve] = {}
         for r in refs:
-            by_ch.setdefault(r.channel_id, []).append(r.frame)
-        cmds = []
-        try:
-            for cid, frames in by_ch.items():
-                curve = self.state.channel(cid).keys
-                for f in frames:
-                    curve = curve.without_key(f)
-                cmds.append(C.set_keys(self.doc, cid, curve, text="Delete keys"))
-        except DexStudioError as exc:
-            self.userError.emit(exc)
-            return
-        if cmds:
-            self.push(cmds[0] if len(cmds) == 1 else C.MacroCommand("Delete keys", cmds))
+            curve = rows.get(r.channel_id, self.key_curve(r.channel_id))
+            if curve.key_at(r.frame) is not None:
+                rows[r.channel_id] = curve.without_key(r.frame)
+        if rows:
+            self._push_rows(rows, "Delete keys")
 
     def set_interpolation(self, refs: Sequence[KeyRef], interp: Interp) -> None:
-        by_ch: dict[str, list[int]] = {}
+        rows: dict[str, KeyCurve] = {}
         for r in refs:
-            by_ch.setdefault(r.channel_id, []).append(r.frame)
-        cmds = []
-        try:
-            for cid, frames in by_ch.items():
-                curve = self.state.channel(cid).keys
-                for f in frames:
-                    if curve.key_at(f) is not None:
-                        curve = curve.with_interp(f, core_interp(interp))
-                cmds.append(C.set_keys(self.doc, cid, curve, text=f"Interpolation {interp.label}"))
-        except DexStudioError as exc:
-            self.userError.emit(exc)
-            return
-        if cmds:
-            self.push(cmds[0] if len(cmds) == 1 else C.MacroCommand(f"Interpolation {interp.label}", cmds))
+            curve = rows.get(r.channel_id, self.key_curve(r.channel_id))
+            if curve.key_at(r.frame) is not None:
+                rows[r.channel_id] = curve.with_interp(r.frame, core_interp(interp))
+        if rows:
+            self._push_rows(rows, f"Interpolation {interp.label}")
 
     def drag_keys(self, drag_id: int, moves: Sequence[KeyMove], final: bool) -> None:
         """One step of a key drag. Every step of one drag (same ``drag_id``) merges into
@@ -222,8 +256,8 @@ class EditorSession(QObject):
         st = self.state
         start = self._drag_start.get(drag_id)
         if start is None:
-            start = {m.channel_id: st.channel(m.channel_id).keys for m in moves}
-            locked = [cid for cid in start if C.is_locked(st, cid)]
+            start = {m.channel_id: self.key_curve(m.channel_id) for m in moves}
+            locked = sorted({channel_of(cid) for cid in start if C.is_locked(st, channel_of(cid))})
             if locked:
                 self.userError.emit(ChannelLockedError(f"cannot move keys of locked channel(s) "
                                                        f"{', '.join(locked)}", "unlock them first"))
@@ -235,7 +269,7 @@ class EditorSession(QObject):
                 self._drag_start.pop(drag_id, None)
             return
         rng = self.frame_range
-        changes = []
+        new_curves: dict[str, KeyCurve] = {}
         for cid, curve0 in start.items():
             mine = [m for m in moves if m.channel_id == cid]
             moved = {m.frame for m in mine}
@@ -243,27 +277,50 @@ class EditorSession(QObject):
             for f in moved:
                 if curve.key_at(f) is not None:
                     curve = curve.without_key(f)
-            sp = spec(cid)
+            sp = spec(channel_of(cid))
+            lo, hi = (0.0, 1.0) if is_blend_id(cid) else (sp.hard_min, sp.hard_max)
             for m in mine:
                 k0 = curve0.key_at(m.frame)
                 if k0 is None:
                     continue
                 v = m.new_value
-                if sp.hard_min is not None:
-                    v = max(sp.hard_min, v)
-                if sp.hard_max is not None:
-                    v = min(sp.hard_max, v)
+                if lo is not None:
+                    v = max(lo, v)
+                if hi is not None:
+                    v = min(hi, v)
                 nf = min(max(int(m.new_frame), rng.start), max(rng.start, rng.stop - 1))
                 curve = curve.with_key(replace(k0, frame=nf, value=float(v)))
-            i = CHANNEL_INDEX[cid]
-            before = st.channels[i]
-            changes.append((i, before, replace(before, keys=curve)))
+            new_curves[cid] = curve
         # one command per drag step on the same channels with the same merge key: they merge
-        cmd = C.EditChannels("Move keys", changes, merge_key=("drag", drag_id))
-        # the command's "before" must be the state now (the previous step's result)
-        self.push(cmd)
+        cmd = self.rows_command(new_curves, "Move keys", merge_key=("drag", drag_id))
+        if cmd is not None:
+            self.push(cmd)
         if final:
             self._drag_start.pop(drag_id, None)
+
+    def drag_handle(self, drag_id: int, move: HandleMove, final: bool) -> None:
+        """One step of a Bezier handle drag (core ``set_key_slopes``); every step of one
+        drag merges into a single undo step."""
+        cid = channel_of(move.channel_id)
+        if is_blend_id(move.channel_id):
+            curve = self.key_curve(move.channel_id)
+            if curve.key_at(move.frame) is None:
+                return
+            new = curve.with_slopes(move.frame, float(move.in_slope), float(move.out_slope))
+            self.run(C.set_blend_weight, cid, new, merge_key=("handle", drag_id))
+        else:
+            self.run(C.set_key_slopes, cid, int(move.frame), float(move.in_slope),
+                     float(move.out_slope), merge_key=("handle", drag_id))
+
+    def reset_handles(self, refs: Sequence[KeyRef]) -> None:
+        """Back to auto-clamped slopes for these keys (one undo step)."""
+        rows: dict[str, KeyCurve] = {}
+        for r in refs:
+            curve = rows.get(r.channel_id, self.key_curve(r.channel_id))
+            if curve.key_at(r.frame) is not None:
+                rows[r.channel_id] = curve.with_slopes(r.frame, None, None)
+        if rows:
+            self._push_rows(rows, "Auto handles")
 
     # ------------------------------------------------------------------ channel settings
     def set_channel_flags(self, ids: Sequence[str], **flags: bool) -> None:
@@ -287,8 +344,48 @@ class EditorSession(QObject):
     def set_combine(self, ids: Sequence[str], mode: CombineMode) -> None:
         self.run(C.set_combine, list(ids), mode)
 
+    def blend_weight_at(self, channel_id: str, frame: Optional[int] = None) -> float:
+        """The channel's blend weight (0..1) at ``frame`` (default: the playhead)."""
+        curve = self.state.channel(channel_id).blend_weight
+        f = self.playhead if frame is None else int(frame)
+        return float(np.clip(curve.evaluate(f)[0], 0.0, 1.0))
+
     def set_blend_weight(self, ids: Sequence[str], weight: float, merge_key: Optional[object] = None) -> None:
-        self.run(C.set_blend_weight, list(ids), KeyCurve((), float(weight)), merge_key=merge_key)
+        """The inspector's slider: a channel whose blend weight curve has keys gets a key
+        at the playhead; one without keys gets a new constant weight. One command for
+        all ``ids`` (slider drags merge through ``merge_key``)."""
+        st = self.state
+        locked = [c for c in ids if C.is_locked(st, c)]
+        if locked:
+            self.userError.emit(ChannelLockedError(f"cannot change locked channel(s) {', '.join(locked)}",
+                                                   "unlock them first"))
+            return
+        w = float(np.clip(weight, 0.0, 1.0))
+        changes = []
+        for cid in ids:
+            i = CHANNEL_INDEX[cid]
+            before = st.channels[i]
+            curve = before.blend_weight
+            if curve.keys:
+                k0 = curve.key_at(self.playhead)
+                key = Key(self.playhead, w) if k0 is None else replace(k0, value=w)
+                new = curve.with_key(key)
+            else:
+                new = KeyCurve((), w)
+            if new != curve:
+                changes.append((i, before, replace(before, blend_weight=new)))
+        if changes:
+            self.push(C.EditChannels("Blend weight", changes, merge_key=merge_key))
+
+    def crossfade_takes(self, take_a: str, take_b: str, first: int, last: int) -> bool:
+        """Cross-fade the performance from ``take_a`` to ``take_b`` between frames
+        ``first`` and ``last`` (inclusive; weight 0 at ``first``, 1 at ``last``)."""
+        if take_a == take_b:
+            self.userError.emit(DexStudioError("a crossfade needs two different takes", "choose another take B"))
+            return False
+        a, b = sorted((int(first), int(last)))
+        src = PerformanceSource.crossfade(take_a, take_b, FrameRange(a, max(a + 1, b + 1)))
+        return self.run(C.set_performance, src)
 
     def set_smoothing(self, ids: Sequence[str], smoothing: Smoothing, merge_key: Optional[object] = None) -> None:
         self.run(C.set_smoothing, list(ids), smoothing, merge_key=merge_key)
@@ -332,10 +429,58 @@ class EditorSession(QObject):
         else:
             final = np.asarray(self.doc.channel_values(channel_id, rng), dtype=np.float64)
             perf_out = None
-        kf = np.array(keys.frames, dtype=np.int64)
-        kv = np.array([k.value for k in keys.keys], dtype=np.float64)
+        kf, kv, kh, kb = _key_arrays(keys)
         muted = st.channel(channel_id).mute or st.group(sp.group).mute
-        return CurveData(channel_id, rng.start, final, perf_out, kf, kv, sp.soft_min, sp.soft_max, muted)
+        return CurveData(channel_id, rng.start, final, perf_out, kf, kv, sp.soft_min, sp.soft_max, muted,
+                         key_handles=kh, key_bezier=kb)
+
+    def blend_curve_data(self, channel_id: str) -> CurveData:
+        """The blend-weight row of a channel (0..1) over the project range."""
+        rng = self.frame_range
+        curve = self.state.channel(channel_id).blend_weight
+        frames = np.arange(rng.start, max(rng.start + 1, rng.stop), dtype=np.int64)
+        vals = np.clip(curve.evaluate(frames), 0.0, 1.0).astype(np.float64)
+        kf, kv, kh, kb = _key_arrays(curve)
+        name = CHANNEL_SPECS[channel_id].display_name
+        return CurveData(BLEND_PREFIX + channel_id, rng.start, vals, None, kf, kv, 0.0, 1.0, False,
+                         key_handles=kh, key_bezier=kb, label=f"Blend weight ({name})")
+
+    def curve_ids_for(self, channel_ids: Sequence[str]) -> list[str]:
+        """The curve rows for these channels: each channel, followed by its blend-weight
+        row when its keyframe layer is in BLEND mode."""
+        out: list[str] = []
+        for cid in channel_ids:
+            out.append(cid)
+            if self.state.channel(cid).combine is CombineMode.BLEND:
+                out.append(BLEND_PREFIX + cid)
+        return out
+
+    def curve_row(self, curve_id: str) -> CurveData:
+        return self.blend_curve_data(channel_of(curve_id)) if is_blend_id(curve_id) else self.curve_data(curve_id)
+
+
+def _key_arrays(curve: KeyCurve) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
+    """(K,) frames, (K,) values, (K, 2, 2) Bezier handle positions, (K, 2) bool: the
+    in / out handle shapes a Bezier segment (in: the segment before the key, out: after)."""
+    keys = curve.keys
+    kf = np.array(curve.frames, dtype=np.int64)
+    kv = np.array([k.value for k in keys], dtype=np.float64)
+    if not keys:
+        return kf, kv, None, None
+    n_k = len(keys)
+    bez = np.array([(i > 0 and keys[i - 1].interp is CoreInterp.BEZIER,
+                     i + 1 < n_k and k.interp is CoreInterp.BEZIER) for i, k in enumerate(keys)], dtype=bool)
+    ins, outs = curve.slopes()
+    n = len(keys)
+    h = np.zeros((n, 2, 2), dtype=np.float64)
+    for i, k in enumerate(keys):
+        h_in = (k.frame - keys[i - 1].frame) if i > 0 else None
+        h_out = (keys[i + 1].frame - k.frame) if i + 1 < n else None
+        h_in = h_in or h_out or 1
+        h_out = h_out or h_in or 1
+        h[i, 0] = (k.frame - h_in / 3.0, k.value - ins[i] * h_in / 3.0)
+        h[i, 1] = (k.frame + h_out / 3.0, k.value + outs[i] * h_out / 3.0)
+    return kf, kv, h, bez
 
 
 __all__ = ["EditorSession", "core_interp"]

@@ -29,11 +29,63 @@ ProgressFn = Callable[[Progress], None]
 
 @dataclass(frozen=True)
 class SourceAnalysis:
-    """What analysing a portrait found: its own channel values (``ALL_CHANNEL_IDS`` order)."""
+    """What analysing a portrait found: its own channel values (``ALL_CHANNEL_IDS`` order)
+    and, for animators that render in a working crop (warp), where the head sits there.
+
+    Attributes:
+        head: the crop geometry of the face (None when the animator does not expose it).
+    """
 
     path: str
     own_values: tuple[float, ...]
     face_index: Optional[int]
+    head: Optional["HeadGeometry"] = None
+
+
+@dataclass(frozen=True)
+class HeadGeometry:
+    """Where the rendered head is, for the head-axes overlay of the result.
+
+    The warp animator projects the face around ``center + (t - own_t) * face_size``
+    (crop pixels; ``t`` = the frame's translation channels in face sizes), see
+    ``WarpAnimator.target_points``.
+
+    Attributes:
+        crop_size: side of the working crop, pixels (the preview result's size).
+        center: (x, y) head centre of the source in the crop, pixels.
+        face_size: face size (forehead-chin) in the crop, pixels.
+        own_translation: (tx, ty) the source's own translation, face sizes.
+    """
+
+    crop_size: int
+    center: tuple[float, float]
+    face_size: float
+    own_translation: tuple[float, float]
+
+    def origin(self, translation: Sequence[float], image_size: tuple[int, int]) -> tuple[float, float]:
+        """Head centre in a result image of ``image_size`` (w, h) pixels for a frame's
+        ``translation`` (tx, ty, face sizes)."""
+        k = image_size[0] / max(self.crop_size, 1)
+        x = self.center[0] + (float(translation[0]) - self.own_translation[0]) * self.face_size
+        y = self.center[1] + (float(translation[1]) - self.own_translation[1]) * self.face_size
+        return x * k, y * k
+
+    def axis_length(self, scale: float, image_size: tuple[int, int]) -> float:
+        """Axis length in result pixels: half a face size at the frame's ``scale``."""
+        return 0.5 * self.face_size * float(scale) * image_size[0] / max(self.crop_size, 1)
+
+
+def _head_geometry(state, crop_size: int) -> Optional[HeadGeometry]:
+    p = state.payload
+    pose = getattr(p, "pose", None)
+    fs = getattr(p, "face_size_px", None)
+    crop = getattr(p, "crop", None)
+    if pose is None or fs is None or getattr(pose, "center_px", None) is None:
+        return None
+    size = int(crop.shape[0]) if crop is not None else int(crop_size)
+    c = np.asarray(pose.center_px, dtype=np.float64).reshape(-1)[:2]
+    t = state.own_motion.translation
+    return HeadGeometry(size, (float(c[0]), float(c[1])), float(fs), (float(t[0]), float(t[1])))
 
 
 def face_index_at(image: np.ndarray, xy: tuple[float, float]) -> Optional[int]:
@@ -73,7 +125,7 @@ def analyse_source(path: str, image: np.ndarray, factory: Callable[[str], Animat
         cancel.raise_if_cancelled()
         vals = (*m.euler, *m.translation, m.scale, *m.blendshapes, *m.detail)
         progress(Progress(1, 1, "finding the face"))
-        return SourceAnalysis(path, tuple(float(v) for v in vals), face_index)
+        return SourceAnalysis(path, tuple(float(v) for v in vals), face_index, _head_geometry(state, crop_size))
     return run
 
 
