@@ -183,6 +183,7 @@ class MainWindow(QMainWindow):
         left = QDockWidget("Channels", self)
         left.setObjectName("dockChannels")
         left.setWidget(self.channel_tree)
+        self.channel_tree.setMinimumWidth(330)  # names + value + 4 toggles, unclipped
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, left)
         bottom = QDockWidget("Curves", self)
         bottom.setObjectName("dockCurves")
@@ -529,6 +530,8 @@ class MainWindow(QMainWindow):
                 self.show_error(exc)
         if self.source_image is not None:
             self.viewer.source.set_image(self.source_image)
+            if self._head_path != path:
+                self._measure_head(path, self.source_image)
         else:
             self.viewer.source.clear()
             self.viewer.result.clear()
@@ -888,6 +891,23 @@ class MainWindow(QMainWindow):
         self.session.set_source(res.path, res.own_values, res.face_index)
         self._update_overlays()
         self.statusBar().showMessage(f"Portrait ready: {Path(res.path).name}", 4000)
+
+    def _measure_head(self, path: str, img: np.ndarray) -> None:
+        """Where the head sits in the working crop (result head axes) for a portrait the
+        project already holds (opened project): a background analysis that changes
+        nothing in the document; a failure only leaves the result axes off."""
+        crop = self.prefs.crop_size
+        fn = tasks.analyse_source(str(path), img, _warp_factory(crop),
+                                  self.session.state.source.face_index, crop)
+        job = self.jobs.start("analyse-head", fn)
+        job.succeeded.connect(self._on_head_measured)
+
+    @Slot(object)
+    def _on_head_measured(self, res: object) -> None:
+        assert isinstance(res, tasks.SourceAnalysis)
+        if res.path == self.session.state.source.path:
+            self._head, self._head_path = res.head, res.path
+            self._update_overlays()
 
     @Slot(object)
     def _on_source_failed(self, exc: object) -> None:

@@ -287,3 +287,79 @@ def test_result_axes_follow_the_rendered_head(qtbot, win):
     s = t.width() / 96
     px = shot.pixelColor(int(t.left() + o[0] * s), int(t.top() + o[1] * s))
     assert (px.red(), px.green(), px.blue()) != (0, 0, 0)  # an axis line starts at the origin
+
+
+# ---------------------------------------------------------------------------- real mouse on a handle
+def _mouse(ed, kind, pos, buttons, button):
+    import time
+
+    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    vp = ed.plot.viewport()
+    ev = QMouseEvent(kind, QPointF(pos), QPointF(vp.mapToGlobal(pos)), button, buttons,
+                     Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(vp, ev)
+    QApplication.processEvents()
+    if kind == ev.Type.MouseMove:
+        time.sleep(0.012)  # pyqtgraph rate-limits mouse moves (100/s)
+
+
+def _to_widget(ed, x: float, y_display: float):
+    from PySide6.QtCore import QPointF
+
+    return ed.plot.mapFromScene(ed.vb.mapViewToScene(QPointF(x, y_display)))
+
+
+def test_real_mouse_drags_a_handle(qtbot, win):
+    from PySide6.QtCore import QEvent, Qt
+
+    s, ed = win.session, win.curve_editor
+    s.insert_keys([(CID, 20), (CID, 50), (CID, 80)], [0.1, 0.6, 0.2])
+    ed.frame_all()
+    qtbot.wait(50)
+    L, N = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    P, R, M = QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease, QEvent.Type.MouseMove
+    c = ed.curves()[CID]
+    key_pos = _to_widget(ed, 50, float(c.to_display(0.6, ed.normalized)))
+    _mouse(ed, P, key_pos, L, L)
+    _mouse(ed, R, key_pos, N, L)
+    ref = KeyRef(CID, 50)
+    assert ed.selection == {ref}
+    hx, hy = ed.handle_positions(ref)[HandleSide.OUT]
+    n = s.undo_stack.count()
+    frames0 = s.state.channel(CID).keys.frames
+    _mouse(ed, P, _to_widget(ed, hx, hy), L, L)
+    for i in range(1, 9):
+        _mouse(ed, M, _to_widget(ed, hx, hy + 0.03 * i), L, N)
+    _mouse(ed, R, _to_widget(ed, hx, hy + 0.24), N, L)
+    k = s.state.channel(CID).keys.key_at(50)
+    assert k is not None and s.state.channel(CID).keys.frames == frames0  # the key did not move
+    assert k.out_slope is not None and k.out_slope > 0.01  # the handle now points up
+    assert k.in_slope == pytest.approx(k.out_slope)
+    assert s.undo_stack.count() == n + 1
+    assert ed.selection == {ref}  # still selected, handles still shown
+    assert HandleSide.OUT in ed.handle_positions(ref)
+
+
+def test_result_axes_geometry_measured_for_opened_project(qtbot, make_window, sample_portrait, ui, tmp_path):
+    """A portrait analysed on open, and one in a reopened project, both give the result
+    head axes at the warp animator's head centre (not the image centre)."""
+    w = make_window()
+    w.open_source(str(sample_portrait))
+    ui.wait_until(qtbot, lambda: w.session.state.source.path != "" and w._head is not None, 60)
+    head = w._head
+    assert head.crop_size > 0 and head.face_size > 0.1 * head.crop_size
+    ui.wait_rendered(qtbot, w)
+    o, tips = w.result_head_axes()
+    img = w.viewer.result.image_array()
+    ev = w.session.doc.evaluate([w.session.playhead])
+    assert tuple(o) == pytest.approx(head.origin(ev.translation[0], (img.shape[1], img.shape[0])))
+    path = tmp_path / "p.dexproj"
+    assert w.save_to(path)
+    w2 = make_window()
+    assert w2.open_project(str(path), confirm=False)
+    ui.wait_until(qtbot, lambda: w2._head is not None, 60)
+    assert w2._head.center == pytest.approx(head.center, abs=1e-6)
+    assert not w2.session.dirty  # measuring the head changed nothing in the document
