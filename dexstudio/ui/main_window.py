@@ -183,7 +183,7 @@ class MainWindow(QMainWindow):
         left = QDockWidget("Channels", self)
         left.setObjectName("dockChannels")
         left.setWidget(self.channel_tree)
-        self.channel_tree.setMinimumWidth(330)  # names + value + 4 toggles, unclipped
+        self.channel_tree.setMinimumWidth(390)  # names + value + 4 toggles, unclipped
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, left)
         bottom = QDockWidget("Curves", self)
         bottom.setObjectName("dockCurves")
