@@ -134,6 +134,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_status()
 
+        self._startup_device_error: Optional[DexStudioError] = None
+        self._check_device_pref()
         self.preview = PreviewRenderer(_warp_factory(self.prefs.crop_size),
                                        _warp_factory(self.prefs.crop_size)("cpu"),
                                        self._worker_config(), self)
@@ -144,6 +146,9 @@ class MainWindow(QMainWindow):
         self.preview.deviceText.connect(self._on_device_text)
         self.preview.statsText.connect(self._on_stats_text)
         self.device_label.setText(f"device: {self.preview.device}")
+        if self._startup_device_error is not None:
+            self.statusBar().showMessage(f"{self._startup_device_error.message}: rendering on "
+                                         f"{self.preview.device} (see Preferences)", 10000)
 
         s = self.session
         s.documentReplaced.connect(self._on_document_replaced)
@@ -407,6 +412,18 @@ class MainWindow(QMainWindow):
             return player
         except Exception:  # noqa: BLE001 - audio is optional
             return None
+
+    def _check_device_pref(self) -> None:
+        """A saved device that this machine lacks (a CUDA choice on a CPU-only machine)
+        falls back to automatic for this session, with a note in the status bar."""
+        from dexstudio.render.device import choose_device
+        from dexstudio.ui.preferences import DevicePref
+
+        try:
+            choose_device(self.prefs.device.value)
+        except DexStudioError as exc:
+            self._startup_device_error = exc
+            self.prefs = replace(self.prefs, device=DevicePref.AUTO)
 
     def _worker_config(self) -> WorkerConfig:
         from dexstudio.render.device import DeviceChoice
@@ -1246,7 +1263,13 @@ class MainWindow(QMainWindow):
         prefs.save(self.settings)
         # live: a new render worker for device / threads / cache changes (frames cached on
         # disk stay and are found again), a new preview crop, a new autosave interval
-        restarted = self.preview.reconfigure(self._worker_config())
+        try:
+            restarted = self.preview.reconfigure(self._worker_config())
+        except DexStudioError as exc:  # the device is not available: keep the old one
+            self.show_error(exc)
+            self.prefs = prefs = replace(prefs, device=old.device)
+            prefs.save(self.settings)
+            restarted = self.preview.reconfigure(self._worker_config())
         if prefs.crop_size != old.crop_size:
             self._sync_preview_inputs()
         if prefs.autosave_s != old.autosave_s and self._autosaver is not None:

@@ -23,6 +23,7 @@ from dexstudio.core.document import DocumentChanged
 from dexstudio.core.motion import ExpressionModel
 from dexstudio.core.timebase import FrameRange
 from dexstudio.render.base import Animator, SourceOptions
+from dexstudio.render.device import choose_device
 from dexstudio.worker.events import CacheStats, DeviceFallback, FrameReady, RenderError
 from dexstudio.worker.request import OutputOptions, RenderRequest, RequestBuilder, SourceImage
 from dexstudio.worker.worker import RenderWorker, WorkerConfig
@@ -139,9 +140,13 @@ class PreviewRenderer(QObject):
         cancel the queued frames, close the old worker (its pending disk writes are
         flushed, so the frames cached on disk stay and the new worker finds them), start
         a new one and re-submit every frame. Returns False when ``config`` is unchanged.
+
+        Raises:
+            DeviceError: the device asked for is not available (the old worker stays).
         """
         if config == self.config:
             return False
+        choose_device(config.device)  # DeviceError before anything is torn down
         old_bridge = self.bridge
         for sig in (old_bridge.frameReady, old_bridge.renderError, old_bridge.cacheStats,
                     old_bridge.deviceFallback):

@@ -363,3 +363,39 @@ def test_result_axes_geometry_measured_for_opened_project(qtbot, make_window, sa
     ui.wait_until(qtbot, lambda: w2._head is not None, 60)
     assert w2._head.center == pytest.approx(head.center, abs=1e-6)
     assert not w2.session.dirty  # measuring the head changed nothing in the document
+
+
+def _cuda() -> bool:
+    from dexstudio.render import device
+
+    return device._cuda_available()
+
+
+@pytest.mark.skipif(_cuda(), reason="needs a machine without CUDA")
+def test_unavailable_device_keeps_the_worker_and_other_changes(win, messages):
+    from dexstudio.ui.preferences import DevicePref
+
+    w = win
+    old = w.preview.worker
+    w.apply_preferences(replace(w.prefs, device=DevicePref.CUDA, cpu_threads=1))
+    assert any("cuda" in t.lower() for t in messages.texts())  # a clear error
+    assert w.prefs.device is DevicePref.AUTO  # reverted
+    assert w.prefs.cpu_threads == 1  # the other change applied
+    assert w.preview.worker is not old and w.preview.worker.is_alive
+    assert w.preview.worker.cpu_threads == 1 and w.preview.device == "cpu"
+
+
+@pytest.mark.skipif(_cuda(), reason="needs a machine without CUDA")
+def test_saved_unavailable_device_still_starts(qtbot, ui_settings, messages):
+    from dexstudio.ui.main_window import MainWindow
+    from dexstudio.ui.preferences import DevicePref, Preferences
+
+    replace(Preferences.load(ui_settings), device=DevicePref.CUDA).save(ui_settings)
+    w = MainWindow(settings=ui_settings, enable_autosave=False)
+    qtbot.addWidget(w)
+    try:
+        assert w.preview.device == "cpu" and w.preview.worker.is_alive
+        assert "cuda" in w.statusBar().currentMessage().lower()
+    finally:
+        w.shutdown()
+    assert not w.preview.worker.is_alive
