@@ -593,6 +593,7 @@ class CurveEditor(QWidget):
         s_out = (vo - kv) / max(fo - ref.frame, 1e-9)
         self._handle_drag = _HandleDrag(ref, side, float(ref.frame), kv, float(s_in), float(s_out),
                                         broken, next(self._drag_ids))
+        self._set_live({ref.channel_id})  # redrawn by its own items during the drag
 
     def _update_handle_drag(self, cur: QPointF, final: bool) -> None:
         st = self._handle_drag
@@ -615,6 +616,8 @@ class CurveEditor(QWidget):
             self._handle_drag = None
         self.handleDragged.emit(st.drag_id, HandleMove(st.ref.channel_id, st.ref.frame, st.side,
                                                         float(s_in), float(s_out)), final)
+        if final:
+            self._set_live(set())
 
     def programmatic_handle_drag(self, ref: KeyRef, side: HandleSide, points: list[tuple[float, float]],
                                  broken: bool = False) -> None:
