@@ -110,16 +110,28 @@ def test_handle_drag_on_locked_channel_changes_nothing(win, messages):
 
 
 # ---------------------------------------------------------------------------- 2. blend weight
-def test_blend_weight_row_shown_and_editable(win):
+def test_blend_weight_row_shown_and_editable(qtbot, win):
     s, ed = win.session, win.curve_editor
     s.insert_keys([(CID, 30)], [0.9])
     assert BID not in ed.curves()
+    s.set_blend_weight([CID], 0.5)  # a constant weight 0.5: a flat white line once shown
+    ed.frame_all()
+
+    def white_pixels() -> int:
+        img = _grab(win).astype(np.int32)
+        return int(((img[..., 0] > 200) & (img[..., 1] > 200) & (img[..., 2] > 200)).sum())
+
+    qtbot.wait(10)
+    white0 = white_pixels()
     win.inspector.combine.setCurrentIndex(win.inspector.combine.findData(CombineMode.BLEND))
     win.inspector.combine.activated.emit(win.inspector.combine.currentIndex())
     assert s.state.channel(CID).combine is CombineMode.BLEND
     assert BID in ed.curves()  # its own row
     row = ed.curves()[BID]
     assert row.label.startswith("Blend weight")
+    ed.frame_all()
+    qtbot.wait(10)
+    assert white_pixels() > white0 + 100  # the weight row is drawn (near white)
     # constant weight: the slider sets the constant (no keys)
     win.inspector.blend.setValue(25)
     bw = s.state.channel(CID).blend_weight
