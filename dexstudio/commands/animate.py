@@ -126,6 +126,7 @@ class AnimateOptions:
     face_index: Optional[int] = None
     device: str = "auto"
     animator: str = "warp"
+    checkpoint: Optional[str] = None  # DeX checkpoint folder (None: $DEXSTUDIO_DEX_CHECKPOINT)
     crf: int = 18
     preset: str = "superfast"
     side_by_side: bool = False
@@ -156,15 +157,21 @@ def peak_rss_mb() -> float:
     return r / 1024.0 if sys.platform != "darwin" else r / (1024.0 * 1024.0)
 
 
-def make_animator(name: str, device: str):
-    """The animator for ``--animator`` and ``--device``."""
+def make_animator(name: str, device: str, checkpoint: Optional[str] = None):
+    """The animator for ``--animator``, ``--device`` and (DeX) ``--checkpoint``.
+
+    Raises:
+        ModelNotFoundError: ``dex`` without a checkpoint (the message says how to train one).
+    """
     from dexstudio.render.device import choose_device
 
     dev = choose_device(device)
+    if name == "dex":
+        from dexstudio.render.dex import DexAnimator
+
+        return DexAnimator(checkpoint, device=dev)
     if name != "warp":
-        raise DexStudioError(f"animator {name!r} is not available from `dexstudio animate`",
-                             "use --animator warp (the DeX diffusion animator runs from the editor "
-                             "once a checkpoint is configured)")
+        raise DexStudioError(f"unknown animator {name!r}", "use --animator warp or --animator dex")
     from dexstudio.render.warp import WarpAnimator, WarpSettings
 
     return WarpAnimator(WarpSettings(device=dev))
@@ -173,7 +180,6 @@ def make_animator(name: str, device: str):
 def render_frames(animator, state: SourceState, ev: EvaluatedMotion, track: MotionTrack,
                   paste: bool, cancel: Optional[CancelToken] = None) -> Iterator[np.ndarray]:
     """Yield rendered frames (crop or pasted back), one at a time."""
-    buf = None
     model = track.expression_model
     mid = track.source.content_hash[:16] if track.source is not None else ""
     for i in range(len(ev)):
@@ -181,9 +187,7 @@ def render_frames(animator, state: SourceState, ev: EvaluatedMotion, track: Moti
             cancel.raise_if_cancelled()
         fm = FrameMotion.from_evaluated(ev, i, expression_model_id=mid if model is not None else "")
         if paste:
-            fr = animator.render_frame(state, fm, model)
-            buf = animator.paste_back(state, fr, out=None)
-            yield buf
+            yield animator.paste_back(state, animator.render_frame(state, fm, model))
         else:
             yield animator.render(state, fm, model)
 
@@ -244,7 +248,7 @@ def run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions 
     if opts.save_project is not None:
         check_output_writable(Path(opts.save_project), ExportFormat.MP4)
     image = load_image(source)
-    animator = make_animator(opts.animator, opts.device)
+    animator = make_animator(opts.animator, opts.device, opts.checkpoint)
     # analyse the source while the driving clip is tracked (both use a core each)
     prepared: dict[str, object] = {}
     inner = CancelToken()  # stops the tracking early when the source turns out unusable
@@ -338,6 +342,7 @@ def run(args: argparse.Namespace) -> int:
         raise DexStudioError(f"--size {args.size} is out of range", "use a crop size from 64 to 2048 (default 512)")
     opts = AnimateOptions(motion=motion_options(args), size=args.size, paste_back=args.paste_back,
                           face_index=args.face_index, device=args.device, animator=args.animator,
+                          checkpoint=args.checkpoint,
                           crf=args.crf, preset=args.preset, side_by_side=args.side_by_side,
                           save_project=Path(args.save_project) if args.save_project else None)
     bar = ProgressBar("animate", enabled=None if not args.quiet else False)
@@ -366,7 +371,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--face-index", type=int, default=None, metavar="N",
                    help="which face of the source, numbered left to right from 0 (default: the largest)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
-    p.add_argument("--animator", default="warp", choices=("warp",))
+    p.add_argument("--animator", default="warp", choices=("warp", "dex"),
+                   help="warp (default, no weights needed) or dex (the diffusion animator; needs "
+                        "--checkpoint or $DEXSTUDIO_DEX_CHECKPOINT, trained with `dexstudio train`)")
+    p.add_argument("--checkpoint", metavar="DIR", default=None,
+                   help="DeX checkpoint folder (config.json + model.safetensors)")
     p.add_argument("--crf", type=int, default=18, help="H.264 quality (0-51, lower = better; default 18)")
     p.add_argument("--preset", default="superfast", choices=X264_PRESETS,
                    help="x264 speed preset (default superfast: real-time on 2 cores; slower = smaller file)")

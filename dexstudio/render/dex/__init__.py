@@ -5,6 +5,7 @@ Public API: :class:`DexConfig`, :class:`DexModel`, :class:`DexPipeline`,
 :class:`ProgressiveHybridGuidance`. See docs/dex-animator.md.
 """
 
+from dexstudio.render.dex.animator import DexAnimator
 from dexstudio.render.dex.config import DexConfig, SchedulerKind
 
-__all__ = ["DexConfig", "SchedulerKind"]
+__all__ = ["DexAnimator", "DexConfig", "SchedulerKind"]
