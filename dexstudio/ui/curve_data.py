@@ -14,22 +14,14 @@ from typing import Optional
 
 import numpy as np
 
+from dexstudio.core.keys import Interp
 
-class Interp(enum.Enum):
-    """Interpolation choices offered in the curve editor's context menu."""
 
-    CONSTANT = "constant"
-    LINEAR = "linear"
-    BEZIER = "bezier"
-    EASE_IN = "ease_in"
-    EASE_OUT = "ease_out"
-    EASE_IN_OUT = "ease_in_out"
-
-    @property
-    def label(self) -> str:
-        return {"constant": "Constant", "linear": "Linear", "bezier": "Bezier (auto-clamped)",
-                "ease_in": "Ease In", "ease_out": "Ease Out",
-                "ease_in_out": "Ease In-Out"}[self.value]
+#: Labels of the core's interpolations in the curve editor's context menu.
+INTERP_LABELS: dict[Interp, str] = {
+    Interp.CONSTANT: "Constant", Interp.LINEAR: "Linear", Interp.BEZIER: "Bezier (auto-clamped)",
+    Interp.EASE_IN: "Ease In", Interp.EASE_OUT: "Ease Out", Interp.EASE_IN_OUT: "Ease In-Out",
+}
 
 
 @dataclass(frozen=True)

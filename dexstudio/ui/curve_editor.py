@@ -32,7 +32,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QSizePolicy, QToolButt
 from dexstudio.core.channels import CHANNEL_SPECS, ChannelGroup
 from dexstudio.core.timebase import FrameRate
 from dexstudio.ui.curve_data import (
-    CurveData, HandleMove, HandleSide, Interp, KeyMove, KeyRef, channel_of, is_blend_id,
+    CurveData, HandleMove, HandleSide, INTERP_LABELS, Interp, KeyMove, KeyRef, channel_of, is_blend_id,
 )
 from dexstudio.ui.envelope_curve import CurveLayer, EnvelopeCurveItem
 from dexstudio.ui.theme import icon
@@ -747,7 +747,7 @@ class CurveEditor(QWidget):
         menu = QMenu(self)
         refs = sorted(self.selection, key=lambda k: (k.channel_id, k.frame))
         for it in Interp:
-            act = QAction(it.label, menu)
+            act = QAction(INTERP_LABELS[it], menu)
             act.setEnabled(bool(refs))
             act.triggered.connect(lambda _=False, it=it: self.interpolationRequested.emit(refs, it))
             menu.addAction(act)

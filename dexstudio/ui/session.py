@@ -22,20 +22,18 @@ from dexstudio.core.channel_state import CombineMode, FreezeMode, Smoothing
 from dexstudio.core.channels import ALL_CHANNEL_IDS, CHANNEL_SPECS, ChannelGroup, spec
 from dexstudio.core.document import Document, DocumentChanged
 from dexstudio.core.errors import ChannelLockedError, DexStudioError
-from dexstudio.core.keys import Interp as CoreInterp
 from dexstudio.core.keys import KeyCurve
 from dexstudio.core.project import CHANNEL_INDEX, ProjectState, SourceInfo
 from dexstudio.core.take import PerformanceSource, Take
 from dexstudio.core.timebase import FrameRange
 from dexstudio.core.keys import Key
 from dexstudio.ui.curve_data import (
-    BLEND_PREFIX, CurveData, HandleMove, Interp, KeyMove, KeyRef, channel_of, is_blend_id,
+    BLEND_PREFIX, INTERP_LABELS, CurveData, HandleMove, Interp, KeyMove, KeyRef, channel_of, is_blend_id,
 )
 from dexstudio.ui.undo import CoreUndoCommand
 
 
-def core_interp(it: Interp) -> CoreInterp:
-    return CoreInterp[it.name]
+
 
 
 class EditorSession(QObject):
@@ -246,9 +244,9 @@ class EditorSession(QObject):
         for r in refs:
             curve = rows.get(r.channel_id, self.key_curve(r.channel_id))
             if curve.key_at(r.frame) is not None:
-                rows[r.channel_id] = curve.with_interp(r.frame, core_interp(interp))
+                rows[r.channel_id] = curve.with_interp(r.frame, interp)
         if rows:
-            self._push_rows(rows, f"Interpolation {interp.label}")
+            self._push_rows(rows, f"Interpolation {INTERP_LABELS[interp]}")
 
     def drag_keys(self, drag_id: int, moves: Sequence[KeyMove], final: bool) -> None:
         """One step of a key drag. Every step of one drag (same ``drag_id``) merges into
@@ -468,8 +466,8 @@ def _key_arrays(curve: KeyCurve) -> tuple[np.ndarray, np.ndarray, Optional[np.nd
     if not keys:
         return kf, kv, None, None
     n_k = len(keys)
-    bez = np.array([(i > 0 and keys[i - 1].interp is CoreInterp.BEZIER,
-                     i + 1 < n_k and k.interp is CoreInterp.BEZIER) for i, k in enumerate(keys)], dtype=bool)
+    bez = np.array([(i > 0 and keys[i - 1].interp is Interp.BEZIER,
+                     i + 1 < n_k and k.interp is Interp.BEZIER) for i, k in enumerate(keys)], dtype=bool)
     ins, outs = curve.slopes()
     n = len(keys)
     h = np.zeros((n, 2, 2), dtype=np.float64)
@@ -483,4 +481,4 @@ def _key_arrays(curve: KeyCurve) -> tuple[np.ndarray, np.ndarray, Optional[np.nd
     return kf, kv, h, bez
 
 
-__all__ = ["EditorSession", "core_interp"]
+__all__ = ["EditorSession"]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+from dexstudio.core.resources import resources_dir
+
+RESOURCES = resources_dir()
 ICONS = RESOURCES / "icons"
 STYLES = RESOURCES / "styles"
 
