@@ -1,0 +1,109 @@
+"""What the viewer shows besides the rendered result: the driving clip's frame at the
+playhead (with its landmarks and head axes) and the result's head-axes overlay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import numpy as np
+from PySide6.QtCore import QObject
+
+from dexstudio.core.errors import DexStudioError
+from dexstudio.core.rotation import euler_to_matrix
+
+if TYPE_CHECKING:
+    from dexstudio.ui.main_window import MainWindow
+
+DRIVING_CACHE_FRAMES = 120
+
+
+def axes_for(origin, length: float, euler) -> tuple[np.ndarray, np.ndarray]:
+    """Head axes: ``origin`` (2,) image px, 3 tips (3, 2) ``length`` px away along the
+    rotated x (right), y (up) and z (towards the viewer) axes."""
+    R = np.asarray(euler_to_matrix(float(euler[0]), float(euler[1]), float(euler[2]))).reshape(3, 3)
+    o = np.asarray(origin, dtype=np.float64)
+    tips = np.array([o + length * np.array([R[0, i], -R[1, i]]) for i in range(3)])
+    return o, tips
+
+
+class DrivingView(QObject):
+    """Keeps the viewer's driving pane and overlays in step with the playhead.
+
+    Args:
+        window: the owning main window (session, viewer, preview, media, view actions).
+    """
+
+    def __init__(self, window: "MainWindow") -> None:
+        super().__init__(window)
+        self._w = window
+        self._cache: dict[tuple[str, int], np.ndarray] = {}  # (clip, frame) -> (H, W, 3) uint8
+
+    def update_driving(self) -> None:
+        """Show the active take's driving frame at the playhead (decoded on demand)."""
+        w = self._w
+        take = w.session.active_take()
+        path = w.media.driving_path()
+        if take is None or path is None or not Path(path).is_file():
+            w.viewer.driving.clear()
+            return
+        idx = w.session.playhead - take.start
+        if idx < 0 or idx >= take.values.shape[0]:
+            return
+        img = self._cache.get((path, idx))
+        if img is None:
+            from dexstudio.io.video_reader import iter_frames
+
+            try:
+                it = iter_frames(path, start=idx, stop=idx + 1)
+                for _, frame in it:
+                    img = frame
+                it.close()
+            except DexStudioError:
+                img = None
+            if img is None:
+                return
+            if len(self._cache) > DRIVING_CACHE_FRAMES:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[(path, idx)] = img
+        w.viewer.driving.set_image(img)
+        lm = w.media.landmarks.get(take.id)
+        pts = lm[idx] if lm is not None and idx < len(lm) else None
+        axes = None
+        if pts is not None and np.isfinite(np.asarray(pts, dtype=np.float64)[:, :2]).all():
+            p2 = np.asarray(pts, dtype=np.float64)[:, :2]
+            origin = p2.mean(axis=0)  # the head's landmarks centre in the driving frame
+            length = 0.5 * float(np.ptp(p2[:, 1]))  # half the face height
+            axes = axes_for(origin, length, take.values[idx, :3])
+        w.viewer.driving.set_overlays(pts, axes)
+
+    def result_head_axes(self) -> Optional[tuple[np.ndarray, np.ndarray]]:
+        """Head axes of the result at the playhead: at the rendered head centre (the warp
+        animator's projection centre of its target points), or None when unknown."""
+        w = self._w
+        head = w.media.head
+        img = w.viewer.result.image_array()
+        if (img is None or head is None or w.media.head_path != w.session.state.source.path
+                or len(w.session.frame_range) == 0):
+            return None
+        ev = w.session.doc.evaluate([w.session.playhead])
+        size = (int(img.shape[1]), int(img.shape[0]))
+        if w.preview.output.paste_back:
+            return None  # the preview shows the crop; paste-back geometry is not tracked
+        o = head.origin(ev.translation[0], size)
+        return axes_for(o, head.axis_length(float(ev.scale[0]), size), ev.euler[0])
+
+    def update_overlays(self) -> None:
+        if self._w.viewer.result.image_array() is None:
+            return
+        self._w.viewer.result.set_overlays(None, self.result_head_axes())
+
+    def toggle_side_by_side(self) -> None:
+        self._w.viewer.set_side_by_side(self._w.act_side.isChecked())
+
+    def toggle_overlays(self) -> None:
+        self._w.viewer.set_overlays_visible(self._w.act_landmarks.isChecked(), self._w.act_axes.isChecked())
+        self.update_overlays()
+
+
+__all__ = ["DRIVING_CACHE_FRAMES", "DrivingView", "axes_for"]
