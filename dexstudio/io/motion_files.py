@@ -1,5 +1,8 @@
 """MotionTrack files: JSON (exact), NPZ (the extraction cache) and Live Link Face CSV.
 
+The NPZ cache keeps the overlay landmarks in a memory-mapped ``.npy`` sidecar
+(:mod:`dexstudio.io.landmark_file`), not in the ``.npz``.
+
 JSON: ``{"schema": "dexstudio.motion", "version": 1, ...}``; every numpy array is stored
 as ``{"dtype", "shape", "base64"}`` of its little-endian bytes, so a save/load round
 trip is bit-exact.
@@ -44,6 +47,7 @@ from dexstudio.core.motion import ExpressionModel, MotionSource, MotionTrack
 from dexstudio.core.rotation import euler_to_matrix, matrix_to_quaternion
 from dexstudio.core.timebase import FrameRate
 from dexstudio.io.atomic import atomic_path, atomic_write_text
+from dexstudio.io.landmark_file import is_file_of, open_landmarks, sidecar_path, write_landmarks
 
 SCHEMA = "dexstudio.motion"
 VERSION = 1
@@ -76,8 +80,18 @@ def _dec(d: dict[str, Any]) -> np.ndarray:
 
 
 def track_to_dict(track: MotionTrack) -> dict[str, Any]:
-    """A JSON-ready dict of ``track`` (schema ``dexstudio.motion`` v1)."""
+    """A JSON-ready dict of ``track`` (schema ``dexstudio.motion`` v1).
+
+    Every array is included, the (F, 478, 2) overlay landmarks too (read from their
+    memmap when the track has them on disk): JSON is the exact, self-contained exchange
+    format, meant for clips of minutes, not a cache (that is :func:`save_track_npz`).
+    """
     arrays = {k: _enc(getattr(track, k)) for k in _TRACK_ARRAYS if getattr(track, k) is not None}
+    return {**_track_meta(track), "arrays": arrays}
+
+
+def _track_meta(track: MotionTrack) -> dict[str, Any]:
+    """Everything of :func:`track_to_dict` but the per-frame arrays (model arrays included)."""
     model = None
     if track.expression_model is not None:
         m = track.expression_model
@@ -89,8 +103,7 @@ def track_to_dict(track: MotionTrack) -> dict[str, Any]:
         source = {"path": s.path, "content_hash": s.content_hash, "tracker_id": s.tracker_id,
                   "tracker_settings": s.tracker_settings, "width": s.width, "height": s.height}
     return {"schema": SCHEMA, "version": VERSION, "rate": [track.rate.num, track.rate.den],
-            "n_frames": track.n_frames, "arrays": arrays, "expression_model": model,
-            "source": source}
+            "n_frames": track.n_frames, "expression_model": model, "source": source}
 
 
 def _upgrade(d: dict[str, Any], where: str) -> dict[str, Any]:
@@ -165,14 +178,28 @@ def load_motion_json(path: str | os.PathLike[str]) -> MotionTrack:
 # ---------------------------------------------------------------------------- npz cache
 def save_track_npz(path: str | os.PathLike[str], track: MotionTrack,
                    extra: Optional[dict[str, Any]] = None) -> None:
-    """Binary save (the extraction cache): arrays as npz members + JSON metadata."""
-    meta = track_to_dict(track)
-    arrays = {f"t_{k}": getattr(track, k) for k in _TRACK_ARRAYS if getattr(track, k) is not None}
+    """Binary save (the extraction cache): arrays as npz members + JSON metadata.
+
+    The overlay landmarks (``track.landmarks_2d``, if any) go to the sidecar
+    ``landmark_file.sidecar_path(path)`` (``<name>.lm2d.npy``), written first and
+    atomically -- or kept as is when ``track.landmarks_2d`` already maps that file (the
+    extraction streams them there) -- then the ``.npz`` atomically; its metadata records
+    the sidecar's shape, so :func:`load_track_npz` can tell a stale or damaged one.
+    """
+    meta = _track_meta(track)
+    arrays = {f"t_{k}": getattr(track, k) for k in _TRACK_ARRAYS
+              if k != "landmarks_2d" and getattr(track, k) is not None}
     if track.expression_model is not None:
         arrays.update({f"m_{k}": getattr(track.expression_model, k) for k in _MODEL_ARRAYS})
-    meta.pop("arrays")
     if meta["expression_model"]:
         meta["expression_model"] = {"face_size": track.expression_model.face_size}
+    lm = track.landmarks_2d
+    meta["landmarks_2d"] = None
+    if lm is not None:
+        side = sidecar_path(path)
+        if not is_file_of(lm, side):
+            write_landmarks(side, lm)
+        meta["landmarks_2d"] = {"file": side.name, "shape": list(lm.shape)}
     meta["extra"] = extra or {}
     with atomic_path(path, suffix=".npz") as tmp:
         with open(tmp, "wb") as f:
@@ -180,15 +207,23 @@ def save_track_npz(path: str | os.PathLike[str], track: MotionTrack,
 
 
 def load_track_npz(path: str | os.PathLike[str]) -> tuple[MotionTrack, dict[str, Any]]:
-    """Inverse of :func:`save_track_npz` -> (track, extra)."""
+    """Inverse of :func:`save_track_npz` -> (track, extra).
+
+    ``track.landmarks_2d`` is the sidecar mapped read-only (``np.load(mmap_mode="r")``),
+    or None when the sidecar is missing, damaged or of another shape (the track is
+    complete without it; only the overlays are lost).
+    """
     with np.load(path) as z:
         meta = json.loads(bytes(z["meta"]).decode())
-        arrays = {k[2:]: z[k] for k in z.files if k.startswith("t_")}
+        arrays = {k[2:]: z[k] for k in z.files if k.startswith("t_")}  # (t_landmarks_2d: older entries)
         model = None
         if meta.get("expression_model"):
             model = ExpressionModel(**{k: z[f"m_{k}"] for k in _MODEL_ARRAYS},
                                     face_size=float(meta["expression_model"]["face_size"]))
     _upgrade(meta, str(path))
+    lm_meta = meta.get("landmarks_2d")
+    if isinstance(lm_meta, dict):
+        arrays["landmarks_2d"] = open_landmarks(sidecar_path(path), tuple(lm_meta.get("shape", ())))
     track = MotionTrack(rate=FrameRate(*meta["rate"]), **{k: arrays.get(k) for k in _TRACK_ARRAYS},
                         expression_model=model,
                         source=MotionSource(**meta["source"]) if meta.get("source") else None)

@@ -4,8 +4,10 @@ Streaming: frames are decoded, tracked and discarded one at a time. Per frame on
 few hundred bytes of channel values stay in memory; the per-frame landmark arrays
 (canonical 468x3 and image 478x2, float32) are spilled to a temporary file in the
 cache dir and read back in chunks for the expression fit, so memory does not grow with
-the video length (beyond the output channels and the 2D overlay landmarks, which the
-track keeps).
+the video length beyond the output channels (~0.7 KiB/frame). The 2D overlay landmarks
+(3.7 KiB/frame) are written to an ``.npy`` file during that second pass and the track
+maps it read-only (:mod:`dexstudio.io.landmark_file`): next to the cached track in the
+motion cache, or an anonymous temp file that lives as long as the track.
 
 Pose channels (per frame, see :mod:`dexstudio.motion.pose`):
 
@@ -25,6 +27,7 @@ the neighbouring valid frames (held at the clip ends) and counted in the report.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -36,12 +39,13 @@ from typing import Callable, Iterable, Iterator, Optional
 import numpy as np
 
 from dexstudio.core.channels import N_BLENDSHAPES, N_DETAIL
-from dexstudio.core.errors import NoFaceError
+from dexstudio.core.errors import NoFaceError, OutputError
 from dexstudio.core.motion import MotionSource, MotionTrack
 from dexstudio.core.progress import CancelToken, Progress, ProgressCallback
 from dexstudio.core.rotation import matrix_to_euler, matrix_to_quaternion, quaternion_to_matrix
 from dexstudio.core.timebase import FrameRate
 from dexstudio.io import cache_dirs
+from dexstudio.io.landmark_file import LandmarkFileWriter, sidecar_path
 from dexstudio.io.motion_files import load_track_npz, save_track_npz
 from dexstudio.io.video_reader import VideoInfo, content_hash, iter_frames, iter_frames_prefetched, probe
 from dexstudio.motion import landmark_sets as ls
@@ -76,7 +80,8 @@ class ExtractSettings:
         n_detail: detail latent dims (the channel set has 16).
         ridge: ridge penalty of the blend-basis fit.
         model_path: explicit tracker model (None = search, see ``tracker.locate_model``).
-        keep_landmarks_2d: keep (F, 478, 2) image landmarks in the track (UI overlays).
+        keep_landmarks_2d: keep (F, 478, 2) image landmarks in the track (UI overlays),
+            as a read-only memmap of a file (not in memory).
     """
 
     face_rule: FaceRule = FaceRule.LARGEST
@@ -182,6 +187,51 @@ def _fill_invalid(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return values
 
 
+def _neighbour_valid(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(prev, next): per frame the nearest valid frame at or before / at or after it
+    (-1 where there is none). (F,) int64 each."""
+    f = np.arange(len(valid))
+    prev = np.maximum.accumulate(np.where(valid, f, -1))
+    nxt = np.minimum.accumulate(np.where(valid, f, len(valid))[::-1])[::-1]
+    return prev, np.where(nxt == len(valid), -1, nxt)
+
+
+def _fill_invalid_block(block: np.ndarray, start: int, valid: np.ndarray, prev: np.ndarray,
+                        nxt: np.ndarray, fetch: Callable[[int], np.ndarray]) -> np.ndarray:
+    """Chunked :func:`_fill_invalid`: fill the invalid frames of ``block`` (frames
+    ``start .. start + len(block)`` of a longer stream) in place, the same values as
+    ``_fill_invalid`` on the whole array (linear between the neighbouring valid frames,
+    held at the ends, ``np.interp``'s formula in float64).
+
+    Args:
+        block: (k, ...) float array, its valid frames as tracked.
+        valid, prev, nxt: (F,) of the whole stream (see :func:`_neighbour_valid`).
+        fetch: frame index -> that frame's values (for neighbours outside the block).
+    """
+    k = block.shape[0]
+    cache: dict[int, np.ndarray] = {}
+
+    def row(j: int) -> np.ndarray:
+        if start <= j < start + k:
+            return block[j - start].astype(np.float64)
+        if j not in cache:
+            cache[j] = np.asarray(fetch(j), np.float64)
+        return cache[j]
+
+    for i in np.nonzero(~valid[start: start + k])[0]:
+        f = start + int(i)
+        p, q = int(prev[f]), int(nxt[f])
+        if p < 0 and q < 0:
+            continue  # no valid frame at all: left as is (like _fill_invalid)
+        if p < 0 or q < 0:
+            block[i] = row(q if p < 0 else p)
+            continue
+        lo, hi = row(p), row(q)
+        slope = (hi - lo) / (q - p)
+        block[i] = slope * (f - p) + lo
+    return block
+
+
 def _lost_ranges(valid: np.ndarray) -> tuple[tuple[int, int], ...]:
     out, start = [], None
     for i, v in enumerate(valid):
@@ -200,7 +250,8 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker,
                  settings: ExtractSettings, rate: FrameRate, frame_size: tuple[int, int],
                  face: Optional[CanonicalFace] = None, total: Optional[int] = None,
                  progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
-                 workdir: Optional[Path] = None) -> tuple[MotionTrack, ExtractReport]:
+                 workdir: Optional[Path] = None,
+                 landmarks_path: Optional[Path] = None) -> tuple[MotionTrack, ExtractReport]:
     """Track a stream of frames into a :class:`MotionTrack` (no file, no cache).
 
     Args:
@@ -211,6 +262,9 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker,
         frame_size: (width, height) pixels.
         total: expected number of frames for progress (None = unknown).
         workdir: folder for the temporary landmark spill file (default: the cache dir).
+        landmarks_path: where to write the (F, 478, 2) float32 overlay landmarks ``.npy``
+            (atomically); None = an anonymous temp file in ``workdir`` that lives as long
+            as the returned array. Unused unless ``settings.keep_landmarks_2d``.
     Raises:
         NoFaceError: no frame had a face. Cancelled: via ``cancel``.
     """
@@ -274,12 +328,22 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker,
                               "not too small); lower --min-confidence if faces are faint")
         model = acc.fit(face.face_size, ridge=settings.ridge, n_detail=settings.n_detail)
 
-        # second pass over the spilled landmarks: detail coefficients + errors + 2D overlay
+        # second pass over the spilled landmarks: detail coefficients + errors + the 2D
+        # overlay landmarks, gap-filled and streamed to their own file (not kept in memory)
         detail = np.zeros((n, settings.n_detail), np.float32)
-        lm2d = np.zeros((n, _N2D, 2), np.float32) if settings.keep_landmarks_2d else None
         errs = []
+        lm_writer = (LandmarkFileWriter(landmarks_path, n, _N2D, folder=folder)
+                     if settings.keep_landmarks_2d else None)
+        prev_v, next_v = _neighbour_valid(valid)
+        lm_off = ls.N_MESH * 3 * row.itemsize
+
+        def fetch_lm(j: int) -> np.ndarray:  # one frame's 2D landmarks from the spill file
+            fh_rows.seek(j * row.nbytes + lm_off)
+            return np.fromfile(fh_rows, dtype=np.float32, count=_N2D * 2).reshape(_N2D, 2)
+
         # plain chunked reads (a memmap would keep every touched page resident)
-        with open(spill_path, "rb") as fh:
+        with open(spill_path, "rb") as fh, open(spill_path, "rb") as fh_rows, \
+                (lm_writer if lm_writer is not None else contextlib.nullcontext()):
             chunk = 256
             for a in range(0, n, chunk):
                 b = min(n, a + chunk)
@@ -290,10 +354,12 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker,
                     d = detail_coefficients(model, cols.blend[a:b][v], canon[v])
                     detail[a:b][v] = d
                     errs.append(reconstruction_errors(model, cols.blend[a:b][v], d, canon[v]))
-                if lm2d is not None:
-                    lm2d[a:b] = block[:, ls.N_MESH * 3:].reshape(-1, _N2D, 2)
+                if lm_writer is not None:
+                    lm = block[:, ls.N_MESH * 3:].reshape(-1, _N2D, 2)
+                    lm_writer.write(_fill_invalid_block(lm, a, valid, prev_v, next_v, fetch_lm))
                 if progress is not None:
                     progress(Progress(b, n, "fitting expression"))
+        lm2d = lm_writer.open() if lm_writer is not None else None
     finally:
         spill.close()
         try:
@@ -310,8 +376,6 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker,
     del cols
     assert ref_size is not None
     translation = (center - np.array([width / 2, height / 2])) / ref_size
-    if lm2d is not None:
-        _fill_invalid(lm2d, valid)
     err = np.concatenate(errs) if errs else np.zeros(1)
     track = MotionTrack(
         rate=rate, quaternion=quat, euler=euler, translation=translation,
@@ -389,6 +453,9 @@ def run_extraction(path: str | os.PathLike[str], settings: ExtractSettings = Ext
         vhash = content_hash(p)
         key = cache_key(vhash, tracker.settings_key(), settings)
         entry = cache_dirs.cache_subdir("motion") / f"{key}.npz"
+        # overlay landmarks are streamed straight to the cache entry's sidecar (an
+        # anonymous temp file without a writable cache)
+        lm_path = sidecar_path(entry) if cache and os.access(entry.parent, os.W_OK) else None
         if cache and entry.is_file():
             try:
                 track, report = load_track_npz(entry)
@@ -400,7 +467,7 @@ def run_extraction(path: str | os.PathLike[str], settings: ExtractSettings = Ext
             warnings.simplefilter("always", TruncatedVideoWarning)
             track, report = track_frames(
                 iter_frames_prefetched(p), tracker, settings, info.rate, (info.width, info.height),
-                total=info.n_frames, progress=progress, cancel=cancel)
+                total=info.n_frames, progress=progress, cancel=cancel, landmarks_path=lm_path)
         truncated = any(issubclass(w.category, TruncatedVideoWarning) for w in caught)
         for w in caught:
             warnings.warn(w.message, w.category, stacklevel=2)
@@ -412,7 +479,7 @@ def run_extraction(path: str | os.PathLike[str], settings: ExtractSettings = Ext
     if cache:
         try:
             save_track_npz(entry, track, asdict(report))
-        except OSError:
+        except (OSError, OutputError):
             pass  # an unwritable cache only costs speed
     return ExtractResult(track, report)
 
