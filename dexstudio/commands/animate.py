@@ -23,6 +23,7 @@ from typing import Callable, Iterator, Optional
 
 import numpy as np
 
+from dexstudio.commands._progress import TextProgressBar
 from dexstudio.core.channels import resolve_channel_selector
 from dexstudio.core.document import Document
 from dexstudio.core.driving import DrivingSetup, driving_document
@@ -85,37 +86,6 @@ def track_to_motion(track: MotionTrack, own: FrameMotion, opts: MotionOptions = 
 
 
 # ---------------------------------------------------------------------------------------
-class ProgressBar:
-    """A one-line text progress bar on stderr (silent when not a terminal unless forced)."""
-
-    def __init__(self, label: str, stream=sys.stderr, enabled: Optional[bool] = None) -> None:
-        self.label = label
-        self.stream = stream
-        self.enabled = stream.isatty() if enabled is None else enabled
-        self._last = 0.0
-        self._stage = ""
-
-    def __call__(self, p: Progress) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self._last < 0.1 and p.stage == self._stage and (p.total is None or p.done < p.total):
-            return
-        self._last, self._stage = now, p.stage
-        if p.total:
-            frac = min(1.0, p.done / p.total)
-            bar = "#" * int(frac * 30)
-            self.stream.write(f"\r{self.label} {p.stage:<20} [{bar:<30}] {p.done}/{p.total}")
-        else:
-            self.stream.write(f"\r{self.label} {p.stage:<20} {p.done}")
-        self.stream.flush()
-
-    def done(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 @dataclass(frozen=True)
 class AnimateOptions:
     """Everything ``animate`` needs besides the paths."""
@@ -345,11 +315,11 @@ def run(args: argparse.Namespace) -> int:
                           checkpoint=args.checkpoint,
                           crf=args.crf, preset=args.preset, side_by_side=args.side_by_side,
                           save_project=Path(args.save_project) if args.save_project else None)
-    bar = ProgressBar("animate", enabled=None if not args.quiet else False)
+    bar = TextProgressBar("animate", enabled=None if not args.quiet else False)
     try:
         s = run_animate(Path(args.source), Path(args.driving), Path(args.output), opts, progress=bar)
     finally:
-        bar.done()
+        bar.finish()
     audio = "with audio" if s.has_audio else "no audio"
     print(f"animate: {s.frames} frames in {s.seconds:.2f} s ({s.fps:.1f} fps; motion "
           f"{'cached' if s.motion_cache_hit else 'extracted'} {s.extract_seconds:.2f} s, render+export "

@@ -28,9 +28,9 @@ from typing import Optional
 
 import numpy as np
 
+from dexstudio.commands._progress import TextProgressBar
 from dexstudio.commands.animate import (
     MotionOptions,
-    ProgressBar,
     add_motion_arguments,
     motion_options,
     track_to_motion,
@@ -233,12 +233,12 @@ def run(args: argparse.Namespace) -> int:
     print("result/baseline (baseline = the source frame repeated)")
     print(HEADER)
     for d in drivings:
-        bar = ProgressBar(f"eval {d.name}", enabled=None if not args.quiet else False)
+        bar = TextProgressBar(f"eval {d.name}", enabled=None if not args.quiet else False)
         try:
             r = evaluate(d, Path(args.source) if args.source else None, motion, args.size, args.max_frames,
                          progress=bar)
         finally:
-            bar.done()
+            bar.finish()
         print(format_row(r))
         extra = []
         if r.result.lost:

@@ -4,51 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 import warnings
 from pathlib import Path
-from typing import TextIO
 
-from dexstudio.core.progress import CancelToken, Progress
+from dexstudio.core.progress import CancelToken
 from dexstudio.io.motion_files import MotionFileError, save_motion
 from dexstudio.io.video_reader import TruncatedVideoWarning
+from dexstudio.commands._progress import TextProgressBar
 from dexstudio.motion.extract import ExtractSettings, run_extraction
 from dexstudio.motion.face_select import FaceRule
 from dexstudio.motion.smoothing import SmoothSettings, smooth_track
-
-
-class TextProgressBar:
-    """A one-line progress bar on a text stream (stderr), redrawn in place."""
-
-    def __init__(self, stream: TextIO | None = None, width: int = 30) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        self.width = width
-        self._t0 = time.perf_counter()
-        self._last = 0.0
-        self._drawn = False
-
-    def __call__(self, p: Progress) -> None:
-        now = time.perf_counter()
-        if now - self._last < 0.1 and (p.total is None or p.done < p.total):
-            return
-        self._last = now
-        if p.fraction is None:
-            line = f"{p.stage:<18} {p.done} frames"
-        else:
-            fill = int(p.fraction * self.width)
-            rate = p.done / max(now - self._t0, 1e-6)
-            line = (f"{p.stage:<18} [{'#' * fill}{'.' * (self.width - fill)}] "
-                    f"{p.done}/{p.total} {rate:6.1f}/s")
-        self.stream.write("\r" + line)
-        self.stream.flush()
-        self._drawn = True
-
-    def finish(self) -> None:
-        """End the bar's line (if one was drawn)."""
-        if self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._drawn = False
 
 
 def _positive_int(text: str) -> int:
@@ -92,7 +57,7 @@ def _run(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".json", ".csv"):
         raise MotionFileError(f"cannot write motion as {out.suffix or 'a file without suffix'}: {out}",
                               "use -o NAME.json (DeX Studio motion) or -o NAME.csv (Live Link Face)")
-    bar = TextProgressBar()
+    bar = TextProgressBar(enabled=True)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TruncatedVideoWarning)

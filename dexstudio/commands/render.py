@@ -47,7 +47,7 @@ def worker_config(args: argparse.Namespace) -> WorkerConfig:
 
 def run_render_command(args: argparse.Namespace) -> RenderSummary:
     """Load the project and render it (the whole composition, in one place)."""
-    from dexstudio.commands.animate import ProgressBar  # the shared text progress bar
+    from dexstudio.commands._progress import TextProgressBar
     from dexstudio.io.project_file import load_project
 
     doc = load_project(Path(args.project))
@@ -55,7 +55,7 @@ def run_render_command(args: argparse.Namespace) -> RenderSummary:
         raise RenderArgumentError(f"--crf {args.crf} is out of range", "use 0 (lossless) to 51; 18 is the default")
     if args.size is not None and not 64 <= args.size <= 4096:
         raise RenderArgumentError(f"--size {args.size} is out of range", "use 64 to 4096 pixels")
-    bar = ProgressBar("render", stream=sys.stderr, enabled=None if not args.quiet else False)
+    bar = TextProgressBar("render", enabled=None if not args.quiet else False)
     token = CancelToken()
     try:
         return render_project(
@@ -68,7 +68,7 @@ def run_render_command(args: argparse.Namespace) -> RenderSummary:
         token.cancel()
         raise
     finally:
-        bar.done()
+        bar.finish()
 
 
 def run(args: argparse.Namespace) -> int:
