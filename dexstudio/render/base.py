@@ -15,7 +15,6 @@ worker can cache the intermediate separately.
 from __future__ import annotations
 
 import abc
-import enum
 import hashlib
 import struct
 from dataclasses import dataclass
@@ -26,18 +25,11 @@ import numpy as np
 from dexstudio.core.channels import N_BLENDSHAPES, N_DETAIL
 from dexstudio.core.evaluated import EvaluatedMotion
 from dexstudio.core.motion import ExpressionModel
+from dexstudio.motion.face_select import FaceRule  # the one rule enum (re-exported here)
 
 #: Motion values are rounded to this precision before hashing (degrees, face fractions,
 #: blendshape weights and latent units alike): far below what a frame can show.
 MOTION_PRECISION = 1e-4
-
-
-class FaceRule(enum.Enum):
-    """How to choose among several faces when no index is given."""
-
-    LARGEST = "largest"
-    MOST_CENTRAL = "central"
-    HIGHEST_SCORE = "score"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ import numpy as np
 
 from dexstudio.core.errors import NoFaceError
 from dexstudio.motion.tracker import FaceObservation, FaceTracker
-from dexstudio.render.base import FaceRule
+from dexstudio.motion.face_select import FaceRule
+from dexstudio.motion.face_select import choose_face as select_face
 
 
 def _shift(obs: FaceObservation, dx: float, dy: float, s: float) -> FaceObservation:
@@ -92,9 +93,5 @@ def choose_face(faces: list[FaceObservation], image_shape: tuple[int, ...], face
                               f"{len(faces)} face(s)",
                               f"use a face index from 0 to {len(faces) - 1} (faces are numbered left to right)")
         return faces[face_index]
-    if rule is FaceRule.LARGEST:
-        return max(faces, key=lambda f: f.area)
-    if rule is FaceRule.MOST_CENTRAL:
-        H, W = image_shape[:2]
-        return min(faces, key=lambda f: np.hypot(f.center[0] - W / 2, f.center[1] - H / 2))
-    return max(faces, key=lambda f: f.score)
+    H, W = image_shape[:2]
+    return select_face(faces, (W, H), rule)
