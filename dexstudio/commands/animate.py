@@ -12,7 +12,6 @@ as a ``.dexproj`` for the editor or ``dexstudio render``.
 from __future__ import annotations
 
 import argparse
-import queue
 import resource
 import sys
 import threading
@@ -30,6 +29,7 @@ from dexstudio.core.driving import DrivingSetup, driving_document
 from dexstudio.core.errors import Cancelled, DexStudioError
 from dexstudio.core.evaluated import EvaluatedMotion
 from dexstudio.core.motion import MotionTrack
+from dexstudio.core.parallel import ordered_map
 from dexstudio.core.progress import CancelToken, Progress, ProgressCallback
 from dexstudio.core.project import RenderSettings, SourceInfo
 from dexstudio.io.export import X264_PRESETS
@@ -148,53 +148,23 @@ def make_animator(name: str, device: str, checkpoint: Optional[str] = None):
 
 
 def render_frames(animator, state: SourceState, ev: EvaluatedMotion, track: MotionTrack,
-                  paste: bool, cancel: Optional[CancelToken] = None) -> Iterator[np.ndarray]:
-    """Yield rendered frames (crop or pasted back), one at a time."""
+                  paste: bool, cancel: Optional[CancelToken] = None, threads: int = 0) -> Iterator[np.ndarray]:
+    """Yield rendered frames (crop or pasted back) in order, one at a time.
+
+    ``threads`` > 0 renders ahead in that many threads (:func:`dexstudio.core.parallel.ordered_map`,
+    a few frames in flight); 0 renders in the caller's thread.
+    """
     model = track.expression_model
     mid = track.source.content_hash[:16] if track.source is not None else ""
-    for i in range(len(ev)):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
+
+    def one(i: int) -> np.ndarray:
         fm = FrameMotion.from_evaluated(ev, i, expression_model_id=mid if model is not None else "")
         if paste:
-            yield animator.paste_back(state, animator.render_frame(state, fm, model))
-        else:
-            yield animator.render(state, fm, model)
+            return animator.paste_back(state, animator.render_frame(state, fm, model))
+        return animator.render(state, fm, model)
 
-
-def _threaded(frames: Iterator[np.ndarray], depth: int = 4) -> Iterator[np.ndarray]:
-    """Run a frame generator in a worker thread (render overlaps encoding)."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    sentinel = object()
-
-    def work() -> None:
-        try:
-            for f in frames:
-                if stop.is_set():
-                    return
-                q.put(f)
-            q.put(sentinel)
-        except BaseException as exc:  # hand errors to the consumer
-            q.put(exc)
-
-    t = threading.Thread(target=work, daemon=True, name="dexstudio-render")
-    t.start()
-    try:
-        while True:
-            item = q.get()
-            if item is sentinel:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while t.is_alive():
-            try:
-                q.get_nowait()
-            except queue.Empty:
-                t.join(0.05)
+    yield from ordered_map(one, range(len(ev)), threads=threads, depth=2 * threads + 2, cancel=cancel,
+                           name="dexstudio-render")
 
 
 def run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions = AnimateOptions(),
@@ -202,9 +172,22 @@ def run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions 
                 frame_hook: Optional[Callable[[int, np.ndarray], None]] = None) -> AnimateSummary:
     """Animate ``source`` with ``driving`` into ``output`` (see the module docstring).
 
+    Every core is kept busy by our own threads (tracker lanes while the source is
+    analysed, then render threads beside the encoder), so BLAS and OpenCV run
+    single-threaded meanwhile (:func:`dexstudio.worker.device.single_threaded_kernels`).
+
     Raises typed errors (unreadable files, no face, read-only output, Cancelled); a failed
     or cancelled run leaves nothing at ``output``.
     """
+    from dexstudio.worker.device import single_threaded_kernels
+
+    with single_threaded_kernels(opencv=False):
+        return _run_animate(source, driving, output, opts, progress, cancel, frame_hook)
+
+
+def _run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions,
+                 progress: Optional[ProgressCallback], cancel: Optional[CancelToken],
+                 frame_hook: Optional[Callable[[int, np.ndarray], None]]) -> AnimateSummary:
     from dexstudio.core.timebase import FrameRange
     from dexstudio.io.export import (ExportFormat, ExportLayout, ExportSettings, VideoExporter,
                                      check_output_writable)
@@ -267,7 +250,8 @@ def run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions 
                               audio_source=Path(driving),
                               layout=ExportLayout.SIDE_BY_SIDE if opts.side_by_side else ExportLayout.RESULT)
     t1 = time.perf_counter()
-    frames = _threaded(render_frames(animator, state, ev, track, opts.paste_back, cancel))
+    frames = render_frames(animator, state, ev, track, opts.paste_back, cancel,
+                           threads=animator.render_threads())
     src_img = state.payload.crop if not opts.paste_back else image
     with VideoExporter(output, settings, source_image=src_img if opts.side_by_side else None,
                        progress=progress, cancel=cancel) as ex:

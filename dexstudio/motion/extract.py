@@ -34,7 +34,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -56,6 +56,7 @@ from dexstudio.motion.expression import (
 )
 from dexstudio.motion.face_model import CanonicalFace, load_canonical_face
 from dexstudio.motion.face_select import Box, FaceFollower, FaceRule, choose_face
+from dexstudio.motion.lanes import auto_lanes, tracked_in_order
 from dexstudio.motion.pose import PoseFit, PoseWeights, solve_pose, solve_pose_2d
 from dexstudio.motion.tracker import FaceObservation, FaceTracker, MediaPipeTracker
 
@@ -246,7 +247,7 @@ def _lost_ranges(valid: np.ndarray) -> tuple[tuple[int, int], ...]:
 
 
 # ---------------------------------------------------------------------- the pipeline
-def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker,
+def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker | Sequence[FaceTracker],
                  settings: ExtractSettings, rate: FrameRate, frame_size: tuple[int, int],
                  face: Optional[CanonicalFace] = None, total: Optional[int] = None,
                  progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
@@ -256,7 +257,8 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker,
 
     Args:
         frames: ``(index, rgb (H, W, 3) uint8)`` pairs; consumed once, not kept.
-        tracker: the face tracker (VIDEO mode via ``track_frame``).
+        tracker: the face tracker (VIDEO mode via ``track_frame``), or several: one
+            thread each, frames dealt in chunks (:mod:`dexstudio.motion.lanes`).
         settings: extraction settings.
         rate: frame rate (timestamps for the tracker).
         frame_size: (width, height) pixels.
@@ -275,8 +277,8 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker,
     cols = _Columns()
     acc = ExpressionAccumulator(face.vertices)
     ref_size: Optional[float] = None
-    last_ts = tracker.last_timestamp_ms
-    base_ts = last_ts + 1
+    trackers = [tracker] if isinstance(tracker, FaceTracker) else list(tracker)
+    base_ts = max(t.last_timestamp_ms for t in trackers) + 1
     folder = workdir or cache_dirs.cache_subdir("tmp")
     spill = tempfile.NamedTemporaryFile(prefix="dexstudio-extract-", suffix=".f32", dir=folder, delete=False)
     spill_path = Path(spill.name)
@@ -284,40 +286,36 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker,
     zero_quat = np.array([1.0, 0, 0, 0])
     n = 0
     try:
-        for n_seen, (index, rgb) in enumerate(frames):
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            ts = max(last_ts + 1, base_ts + index * 1000 * rate.den // rate.num)
-            last_ts = ts
-            # VIDEO mode looking for up to max_faces: while fewer are present MediaPipe
-            # re-runs its detector every frame, which costs ~3 ms but gives much steadier
-            # landmarks than pure tracking (measured on liveportrait_d10: expression
-            # reconstruction max error 0.8% vs 1.7% of the face size)
-            faces = tracker.track_frame(rgb, ts)
-            del rgb
-            obs = None
-            if faces:
-                if not follower.started:
-                    obs = choose_face(faces, (width, height), settings.face_rule,
-                                      settings.face_index, settings.face_box)
-                    follower.start(obs)
+        ordered = tracked_in_order(frames, trackers, rate, base_ts, cancel=cancel)
+        with contextlib.closing(ordered) as results:
+            for n_seen, (index, faces) in enumerate(results):
+                # VIDEO mode looking for up to max_faces: while fewer are present MediaPipe
+                # re-runs its detector every frame, which costs ~3 ms but gives much steadier
+                # landmarks than pure tracking (measured on liveportrait_d10: expression
+                # reconstruction max error 0.8% vs 1.7% of the face size)
+                obs = None
+                if faces:
+                    if not follower.started:
+                        obs = choose_face(faces, (width, height), settings.face_rule,
+                                          settings.face_index, settings.face_box)
+                        follower.start(obs)
+                    else:
+                        obs = follower.follow(faces)
+                if obs is not None and obs.score >= settings.min_confidence:
+                    fit, lm2d_row = _fit_observation(obs, face, settings.pose_weights)
+                    size = fit.face_size_px(face)
+                    ref_size = ref_size or size
+                    cols.append(True, matrix_to_quaternion(fit.rotation), fit.center_px, size, obs.blendshapes)
+                    acc.add(obs.blendshapes, fit.canonical_landmarks)
+                    row[: ls.N_MESH * 3] = fit.canonical_landmarks.reshape(-1)
+                    row[ls.N_MESH * 3:] = lm2d_row.reshape(-1)
                 else:
-                    obs = follower.follow(faces)
-            if obs is not None and obs.score >= settings.min_confidence:
-                fit, lm2d_row = _fit_observation(obs, face, settings.pose_weights)
-                size = fit.face_size_px(face)
-                ref_size = ref_size or size
-                cols.append(True, matrix_to_quaternion(fit.rotation), fit.center_px, size, obs.blendshapes)
-                acc.add(obs.blendshapes, fit.canonical_landmarks)
-                row[: ls.N_MESH * 3] = fit.canonical_landmarks.reshape(-1)
-                row[ls.N_MESH * 3:] = lm2d_row.reshape(-1)
-            else:
-                cols.append(False, zero_quat, np.zeros(2), 0.0, np.zeros(N_BLENDSHAPES, np.float32))
-                row[:] = np.nan
-            spill.write(row.tobytes())
-            n = n_seen + 1
-            if progress is not None and (n % 10 == 0):
-                progress(Progress(n, total, "tracking"))
+                    cols.append(False, zero_quat, np.zeros(2), 0.0, np.zeros(N_BLENDSHAPES, np.float32))
+                    row[:] = np.nan
+                spill.write(row.tobytes())
+                n = n_seen + 1
+                if progress is not None and (n % 10 == 0):
+                    progress(Progress(n, total, "tracking"))
         spill.close()
         if n == 0:
             raise NoFaceError("the video has no frames", "use a video with at least one frame")
@@ -423,7 +421,7 @@ def run_extraction(path: str | os.PathLike[str], settings: ExtractSettings = Ext
                    progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
                    cache: bool = True,
                    tracker_factory: Optional[Callable[[ExtractSettings], FaceTracker]] = None,
-                   ) -> ExtractResult:
+                   lanes: Optional[int] = None) -> ExtractResult:
     """Extract the motion of the video at ``path`` (see the module docstring).
 
     Args:
@@ -434,7 +432,12 @@ def run_extraction(path: str | os.PathLike[str], settings: ExtractSettings = Ext
         cancel: checked every frame.
         cache: read/write the disk cache (``io.cache_dirs``, key = video content hash +
             tracker settings + extraction settings).
-        tracker_factory: builds the tracker (default: :class:`MediaPipeTracker`).
+        tracker_factory: builds the tracker (default: :class:`MediaPipeTracker`); called
+            once per lane.
+        lanes: trackers tracking in parallel threads (see :mod:`dexstudio.motion.lanes`).
+            None = one per core (at most 4) for the built-in MediaPipe tracker, whose
+            results do not change with the lane count; one lane for a custom
+            ``tracker_factory``, which may keep state between frames.
     Raises:
         UnreadableFileError, NotAVideoError, CorruptVideoError, NoFaceError,
         ModelNotFoundError, Cancelled.
@@ -463,10 +466,15 @@ def run_extraction(path: str | os.PathLike[str], settings: ExtractSettings = Ext
                                                              "seconds": time.perf_counter() - t0}))
             except Exception:  # a damaged cache entry is ignored and rewritten
                 pass
-        with warnings.catch_warnings(record=True) as caught:
+        if lanes is None:
+            n_lanes = auto_lanes() if tracker_factory is None else 1
+        else:
+            n_lanes = max(1, int(lanes))
+        with contextlib.ExitStack() as more, warnings.catch_warnings(record=True) as caught:
+            extra = [more.enter_context(factory(settings)) for _ in range(n_lanes - 1)]
             warnings.simplefilter("always", TruncatedVideoWarning)
             track, report = track_frames(
-                iter_frames_prefetched(p), tracker, settings, info.rate, (info.width, info.height),
+                iter_frames_prefetched(p), [tracker, *extra], settings, info.rate, (info.width, info.height),
                 total=info.n_frames, progress=progress, cancel=cancel, landmarks_path=lm_path)
         truncated = any(issubclass(w.category, TruncatedVideoWarning) for w in caught)
         for w in caught:

@@ -16,10 +16,13 @@ import contextlib
 import ctypes
 import functools
 import hashlib
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import json
 import os
 import sys
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,6 +215,36 @@ def _blendshape_vector(categories: list) -> np.ndarray:
     return out
 
 
+_CREATE_LOCK = threading.Lock()
+
+#: MediaPipe submodules that its package ``__init__`` imports eagerly but we never use:
+#: ``drawing_utils`` imports ``matplotlib.pyplot`` (0.46 s of the 0.6 s ``import mediapipe``
+#: costs here). They are loaded lazily instead (their code runs on first attribute use).
+_LAZY_MEDIAPIPE = ("mediapipe.tasks.python.vision.drawing_utils",
+                   "mediapipe.tasks.python.vision.drawing_styles")
+
+
+class _LazyMediaPipeFinder(importlib.abc.MetaPathFinder):
+    """Finds the :data:`_LAZY_MEDIAPIPE` modules as usual and wraps their loader in
+    :class:`importlib.util.LazyLoader` (the module is real; only its execution waits)."""
+
+    def find_spec(self, name, path, target=None):  # noqa: D102 - importlib protocol
+        if name not in _LAZY_MEDIAPIPE:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = importlib.util.LazyLoader(spec.loader)
+        return spec
+
+
+def _install_lazy_mediapipe() -> None:
+    """Install :class:`_LazyMediaPipeFinder` once, before MediaPipe's first import."""
+    if "mediapipe" in sys.modules or any(isinstance(f, _LazyMediaPipeFinder) for f in sys.meta_path):
+        return
+    sys.meta_path.insert(0, _LazyMediaPipeFinder())
+
+
 @contextlib.contextmanager
 def _native_stderr_silenced() -> Iterator[None]:
     """Hide the C++ INFO/WARNING lines MediaPipe/TFLite print on fd 2 while a landmarker
@@ -278,6 +311,7 @@ class MediaPipeTracker(FaceTracker):
                            "min_confidence": round(self.min_confidence, 6)}, sort_keys=True)
 
     def _create(self, video: bool):
+        _install_lazy_mediapipe()
         from mediapipe.tasks.python.core.base_options import BaseOptions
         from mediapipe.tasks.python.vision import face_landmarker as fl
         from mediapipe.tasks.python.vision.core.vision_task_running_mode import (
@@ -295,7 +329,10 @@ class MediaPipeTracker(FaceTracker):
             output_facial_transformation_matrixes=True,
         )
         try:
-            with _native_stderr_silenced():
+            # one creation at a time: the fd-2 swap of _native_stderr_silenced is process-
+            # wide, and two threads swapping it at once could leave stderr pointing at
+            # /dev/null (lanes create their landmarkers in parallel threads)
+            with _CREATE_LOCK, _native_stderr_silenced():
                 return fl.FaceLandmarker.create_from_options(opts)
         except (RuntimeError, ValueError) as exc:
             raise ModelNotFoundError(f"MediaPipe could not load the face model {self.model_path}: {exc}",

@@ -160,5 +160,10 @@ class Animator(abc.ABC):
     def decode(self, state: SourceState, intermediate: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def render_threads(self) -> int:
+        """How many threads may usefully call ``render`` at once (an exporter renders
+        ahead in that many; default 1: one caller)."""
+        return 1
+
     def close(self) -> None:
         """Release models/devices. Idempotent."""

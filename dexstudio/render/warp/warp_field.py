@@ -181,21 +181,36 @@ def raster_triangle_ids(target: np.ndarray, depth: np.ndarray, triangles: np.nda
     return ids
 
 
-def apply_affines(ids: np.ndarray, affines: np.ndarray, roi: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+def apply_affines(ids: np.ndarray, affines: np.ndarray, roi: tuple[int, int, int, int],
+                  out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Source positions for the pixels of an id raster.
 
     Args:
         ids: (h, w) int32 ``triangle id + 1`` (0 = none).
         affines: (T, 2, 3) target -> source maps.
         roi: (x0, y0, x1, y1) of ``ids`` in crop pixels.
+        out: optional (h, w, 2) float32 map (a view into the full map) that receives the
+            positions where ``ids > 0``; other pixels keep their value.
     Returns:
         (map_x, map_y), each (h, w) float32 (undefined where ids == 0).
     """
     x0, y0, x1, y1 = roi
-    A = np.concatenate([np.zeros((1, 2, 3), np.float32), affines], 0).reshape(-1, 6)
-    coef = A[ids]  # (h, w, 6)
+    # one coefficient plane at a time through ``take`` (2.5x faster than gathering the
+    # (h, w, 6) block at once: 0.41 vs 1.04 ms for a 60k-pixel face)
+    A = np.concatenate([np.zeros((1, 6), np.float32), affines.reshape(-1, 6)], 0).T.copy()
     xs = np.arange(x0, x1, dtype=np.float32)[None, :]
     ys = np.arange(y0, y1, dtype=np.float32)[:, None]
-    mx = coef[..., 0] * xs + coef[..., 1] * ys + coef[..., 2]
-    my = coef[..., 3] * xs + coef[..., 4] * ys + coef[..., 5]
-    return mx, my
+    maps = []
+    for r in (0, 3):
+        m = A[r].take(ids)
+        m *= xs
+        t = A[r + 1].take(ids)
+        t *= ys
+        m += t
+        m += A[r + 2].take(ids)
+        maps.append(m)
+    if out is not None:
+        inside = ids > 0
+        np.copyto(out[..., 0], maps[0], where=inside)
+        np.copyto(out[..., 1], maps[1], where=inside)
+    return maps[0], maps[1]
