@@ -84,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
           f"{f', looped x{repeats}' if repeats > 1 else ''})")
     print(f"frames: {n} ({n / info.rate.fps / 60:.1f} min of video), tracker lanes: {n_lanes}")
     print(f"fps (decode + track + pose + expression fit): {n / wall:.1f}")
-    print(f"ms per frame taken, median (decode + track + pose; throughput over all lanes): "
+    print(f"ms/frame median (decode + track + pose; throughput over all lanes): "
           f"{np.median(ms):.2f}  p95: {np.percentile(ms, 95):.2f}")
     print(f"face lost: {report.n_lost}")
     print(f"expression reconstruction error: max {100 * report.recon_max_rel:.2f}% of face size")

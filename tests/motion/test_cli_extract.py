@@ -135,7 +135,7 @@ def test_unwritable_output(tmp_path, sample_driving, capsys, monkeypatch):
 def test_bench_extract_prints_numbers(capsys):
     code, out, err = run_cli(["bench", "extract"], capsys)
     assert code == 0, err
-    for key in ("frames: 90", "fps (decode", "ms/frame median", "peak RSS"):
+    for key in ("frames: 90", "tracker lanes: ", "fps (decode", "ms/frame median", "peak RSS"):
         assert key in out
 
 
