@@ -31,6 +31,7 @@ from dexstudio.render.warp.basis import ExpressionBasis, load_basis, rotation_fr
 from dexstudio.render.warp.crop import CropBox, choose_crop, extract_crop
 from dexstudio.render.warp.detect import choose_face, detect_faces
 from dexstudio.render.warp.paste_back import paste_back
+from dexstudio.render.warp.reveal import RevealLimit, RevealLimiter
 from dexstudio.render.warp.mouth import MouthLayer, MouthLook, analyse_mouth, cavity_layer, mouth_map
 from dexstudio.render.warp.topology import FaceTopology, face_topology
 from dexstudio.render.warp.warp_field import (
@@ -58,10 +59,13 @@ class WarpSettings:
             default: measured on renders it lowers the worst re-tracked pose drift of
             ``--freeze pose`` on a real clip (3.2 -> 2.4 deg) but raises the mean
             (1.27 -> 1.36 deg) and hurts the bundled sample (0.86 -> 1.21 deg).
+        reveal: limit head rotations (relative to the source's pose) that would reveal
+            surface the source hides (:mod:`dexstudio.render.warp.reveal`); None = off.
         device: "cpu" (cv2.remap) or a torch device for grid_sample.
     """
 
     tps_grid: int = 40
+    reveal: Optional[RevealLimit] = RevealLimit()
     pose_bias: bool = False
     eyes: bool = True
     mouth: bool = True
@@ -87,6 +91,7 @@ class WarpPayload:
         eye_mask: (S, S) uint8 source eye openings.
         mouth: the source mouth's look.
         own_blendshapes: (52,) float32 the source's own blendshape weights.
+        reveal: the source's rotation limiter (None when ``WarpSettings.reveal`` is off).
     """
 
     box: CropBox
@@ -103,6 +108,7 @@ class WarpPayload:
     eye_mask: np.ndarray
     mouth: MouthLook
     own_blendshapes: np.ndarray
+    reveal: Optional[RevealLimiter] = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -197,6 +203,9 @@ class WarpAnimator(Animator):
         return json.dumps({"animator": self.animator_id, "tps_grid": self.settings.tps_grid,
                            "eyes": self.settings.eyes, "mouth": self.settings.mouth,
                            "pose_bias": self.settings.pose_bias,
+                           "reveal": (None if self.settings.reveal is None else
+                                      [self.settings.reveal.max_stretch, self.settings.reveal.budget,
+                                       self.settings.reveal.search_deg]),
                            "basis": self.basis.info.get("sha", self.basis.info.get("date", ""))},
                           sort_keys=True)
 
@@ -296,6 +305,9 @@ class WarpAnimator(Animator):
             tps=tps, eye_mask=eyes_mod.eye_mask(L, S),
             mouth=analyse_mouth(crop, L, fs_px),
             own_blendshapes=np.asarray(blendshapes, np.float32).reshape(N_BLENDSHAPES),
+            reveal=(None if self.settings.reveal is None else
+                    RevealLimiter(canon, self.topology.triangles, self._tri_kind == 0, fit.rotation,
+                                  self.settings.reveal)),
         )
 
     # ------------------------------------------------------------------ render
@@ -335,9 +347,14 @@ class WarpAnimator(Animator):
             # counter the tracker's expression-dependent pose reading (basis.pose_bias)
             dw = np.asarray(motion.blendshapes, np.float32) - p.own_blendshapes
             R = rotation_from_vector_deg(-self.basis.apparent_rotation(dw)) @ R
+        if p.reveal is not None:
+            R, _ = p.reveal.limit_rotation(R)
         s = p.pose.scale * motion.scale / max(own.scale, 1e-6)
         c = p.pose.center_px + (np.asarray(motion.translation) - np.asarray(own.translation)) * p.face_size_px
         P = _project(C, R, s, c)
+        if self.settings.eyes:
+            for eye in (eyes_mod.RIGHT, eyes_mod.LEFT):
+                eyes_mod.cap_opening(P, p.landmarks, eye)
         ring = _project(p.ring_canonical, R, s, c)[:, :2]
         ring = p.ring_source + (ring - p.ring_source) * p.ring_rigidity[:, None]
         return P, ring

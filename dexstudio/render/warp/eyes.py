@@ -159,3 +159,33 @@ def eyeball_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray
     iy = np.clip(np.round(sy).astype(np.int32), 0, S - 1)
     ok = src_mask[iy, ix] > 0
     return sx, sy, ok
+
+
+def cap_opening(target: np.ndarray, source: np.ndarray, eye: EyeSpec, gain: float = 1.35,
+                margin: float = 0.04) -> None:
+    """Keep an eye from opening much wider than the source shows it (in place).
+
+    A warp cannot show an eyeball the source hides: a source with lowered or closed
+    lids asked to open them wide gets a dark, stretched slit. The target eye opening
+    (lid-to-lid extent across the corner line, relative to the eye width) is capped at
+    ``gain * source + margin``; above the cap both lid contours are pulled towards the
+    corner line by the same factor. Eyes the source shows open are not affected unless
+    asked to open beyond ``gain`` times (eyeWide stays possible).
+
+    Args:
+        target: (478, 2+) the frame's points, crop pixels; the eye contour is modified.
+        source: (478, 2+) the source's points, crop pixels.
+        eye: which eye.
+        gain, margin: the cap, as a factor and as a fraction of the eye width.
+    """
+    as_, es, ns, ws = _eye_frame(source, eye)
+    at, et, nt, wt = _eye_frame(target, eye)
+    ids = list(eye.contour)
+    r_s = float(np.ptp(_dot2(source[ids, :2] - as_, ns))) / ws
+    v_t = _dot2(target[ids, :2] - at, nt)
+    r_t = float(np.ptp(v_t)) / wt
+    r_max = gain * r_s + margin
+    if r_t <= r_max or r_t <= 0.0:
+        return
+    f = r_max / r_t
+    target[ids, :2] -= np.outer(v_t * (1.0 - f), nt)
