@@ -19,6 +19,7 @@ import pkgutil
 import sys
 from typing import Sequence
 
+from dexstudio.core.allocator import keep_large_blocks
 from dexstudio import __version__
 from dexstudio.core.errors import Cancelled, DexStudioError
 
@@ -84,6 +85,7 @@ def _quiet_native_logs() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _quiet_native_logs()
+    keep_large_blocks()  # per-frame arrays reuse heap memory (dexstudio.core.allocator)
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)

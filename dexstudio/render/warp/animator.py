@@ -37,10 +37,17 @@ from dexstudio.render.warp.topology import FaceTopology, face_topology
 from dexstudio.render.warp.warp_field import (
     TpsField,
     apply_affines,
+    blend_mesh_border,
+    identity_grid,
     raster_triangle_ids,
+    signed_areas,
     small_matmul,
     triangle_affines,
 )
+
+#: width of the band outside the mesh where the mesh's map fades into the outer field,
+#: in face sizes (12 px for a face of 300 px)
+_BORDER_BAND = 0.04
 
 #: rings of control points beyond the face outline: (radial factor, depth offset in
 #: canonical units, rigidity above the jaw, rigidity on the neck)
@@ -86,6 +93,12 @@ class WarpPayload:
         ring_canonical: (R, 3) canonical control points beyond the face (hair, ears, neck).
         ring_rigidity: (R,) how much of the head motion each follows.
         ring_source: (R, 2) their source crop positions.
+        ring_oval: (R,) the face-outline landmark each ring point was built from.
+        ring_follow: (R,) 0..1, how much a ring point moves by its own head motion rather
+            than with its outline point: its projected distance from the outline point
+            relative to that distance seen face-on. Where the head turns away from the
+            camera the rings project onto the outline; moving them on their own there
+            folds the field (a pale band of cheek outside the face), so they follow it.
         n_anchor: number of fixed anchors after the oval and ring controls.
         tps: the outer field's operator over [oval, ring, anchors].
         eye_mask: (S, S) uint8 source eye openings.
@@ -103,6 +116,8 @@ class WarpPayload:
     ring_canonical: np.ndarray
     ring_rigidity: np.ndarray
     ring_source: np.ndarray
+    ring_oval: np.ndarray
+    ring_follow: np.ndarray
     n_anchor: int
     tps: TpsField
     eye_mask: np.ndarray
@@ -186,6 +201,9 @@ class WarpAnimator(Animator):
         self._tracker = tracker
         self._own_tracker = tracker is None
         self._tri_kind = self.topology.tri_kind
+        # winding of a triangle that faces the viewer, in crop pixels (y down)
+        frontal = camera_to_image(self.face.vertices.astype(np.float64))
+        self._front = float(np.sign(np.median(signed_areas(frontal, self.topology.triangles))))
         # ``triangle id + 1`` (the raster's values) -> kind; 0 = no triangle
         self._kind_lut = np.concatenate([[0], self._tri_kind]).astype(np.int8)
         pw = self.face.procrustes_weights.astype(np.float64)
@@ -268,7 +286,7 @@ class WarpAnimator(Animator):
         c0 = oval.mean(0)
         y_chin, y_top = canon[ls.CHIN, 1], canon[ls.FOREHEAD_TOP, 1]
         y_jaw = y_chin + 0.35 * (y_top - y_chin)  # below this: jaw line / neck
-        rings, rig = [], []
+        rings, rig, nominal = [], [], []
         for f, dz, r_up, r_neck in _RINGS:
             pts = oval.copy()
             pts[:, :2] = c0[:2] + (oval[:, :2] - c0[:2]) * f
@@ -276,11 +294,16 @@ class WarpAnimator(Animator):
             t = np.clip((pts[:, 1] - (y_chin - 2.0)) / max(1e-6, y_jaw - (y_chin - 2.0)), 0, 1)
             rings.append(pts)
             rig.append(r_neck + (r_up - r_neck) * t)
+            nominal.append(np.linalg.norm(pts[:, :2] - oval[:, :2], axis=1) * fit.scale)
         ring_c = np.concatenate(rings)
         ring_w = np.concatenate(rig)
+        oval_ids = np.tile(np.asarray(ls.FACE_OVAL), len(_RINGS))
         ring_src = _project(ring_c, fit.rotation, fit.scale, fit.center_px)[:, :2]
+        sep = np.linalg.norm(ring_src - L[oval_ids, :2], axis=1)
+        follow = np.clip(sep / np.maximum(np.concatenate(nominal), 1e-6), 0.0, 1.0) ** 2
         keep = np.all((ring_src > 0.03 * S) & (ring_src < 0.97 * S), axis=1)
         ring_c, ring_w, ring_src = ring_c[keep], ring_w[keep], ring_src[keep]
+        oval_ids, follow = oval_ids[keep], follow[keep]
 
         # fixed anchors: shoulders below the neck and the crop border
         chin = L[ls.CHIN, :2]
@@ -301,7 +324,8 @@ class WarpAnimator(Animator):
 
         return WarpPayload(
             box=box, crop=crop, landmarks=L, canonical=canon, pose=fit, face_size_px=fs_px,
-            ring_canonical=ring_c, ring_rigidity=ring_w, ring_source=ring_src, n_anchor=len(anchors),
+            ring_canonical=ring_c, ring_rigidity=ring_w, ring_source=ring_src, ring_oval=oval_ids,
+            ring_follow=follow.astype(np.float64), n_anchor=len(anchors),
             tps=tps, eye_mask=eyes_mod.eye_mask(L, S),
             mouth=analyse_mouth(crop, L, fs_px),
             own_blendshapes=np.asarray(blendshapes, np.float32).reshape(N_BLENDSHAPES),
@@ -356,7 +380,10 @@ class WarpAnimator(Animator):
             for eye in (eyes_mod.RIGHT, eyes_mod.LEFT):
                 eyes_mod.cap_opening(P, p.landmarks, eye)
         ring = _project(p.ring_canonical, R, s, c)[:, :2]
-        ring = p.ring_source + (ring - p.ring_source) * p.ring_rigidity[:, None]
+        own_move = (ring - p.ring_source) * p.ring_rigidity[:, None]
+        with_oval = P[p.ring_oval, :2] - p.landmarks[p.ring_oval, :2]
+        f = p.ring_follow[:, None]
+        ring = p.ring_source + with_oval + f * (own_move - with_oval)
         return P, ring
 
     def _face_controls(self, pts: np.ndarray) -> np.ndarray:
@@ -402,10 +429,14 @@ class WarpAnimator(Animator):
         x1, y1 = np.clip(hi, 0, S)
         if x1 > x0 and y1 > y0:
             roi = (int(x0), int(y0), int(x1), int(y1))
-            ids = raster_triangle_ids(P[:468, :2], P[:468, 2], tri, roi)
+            # surfaces turned away from the viewer are not drawn (painting them folds the
+            # source's silhouette into the face: a dark seam along a turned-away cheek)
+            facing = signed_areas(P, tri) * self._front > 0
+            ids = raster_triangle_ids(P[:468, :2], P[:468, 2], tri, roi, active=facing)
             aff = triangle_affines(P[:468, :2], L[:468, :2], tri)
             sub = fmap[y0:y1, x0:x1]
             apply_affines(ids, aff, roi, out=sub)
+            self._blend_border(fmap, ids, roi, p.face_size_px)
             # the special regions (mouth interior, lids, eyeballs): a few thousand pixels,
             # found with one pass over the face and split by kind among those
             kind = self._kind_lut.take(ids)
@@ -442,6 +473,20 @@ class WarpAnimator(Animator):
         if layer is not None:
             layer.apply(out)
         return WarpFrame(out, fmap, layer, P)
+
+    @staticmethod
+    def _blend_border(fmap: np.ndarray, ids: np.ndarray, roi: tuple[int, int, int, int],
+                      face_size_px: float) -> None:
+        """Fade the mesh's map into the outer field over a band around the face
+        (:func:`blend_mesh_border`), on the face window grown by the band."""
+        S = fmap.shape[0]
+        band = _BORDER_BAND * face_size_px
+        b = int(np.ceil(band)) + 1
+        x0, y0, x1, y1 = roi
+        bx0, by0, bx1, by1 = max(0, x0 - b), max(0, y0 - b), min(S, x1 + b), min(S, y1 + b)
+        grown = np.zeros((by1 - by0, bx1 - bx0), np.int32)
+        grown[y0 - by0:y1 - by0, x0 - bx0:x1 - bx0] = ids
+        blend_mesh_border(grown, fmap[by0:by1, bx0:bx1], band, identity_grid(S)[by0:by1, bx0:bx1])
 
     def _remap(self, img: np.ndarray, fmap: np.ndarray) -> np.ndarray:
         if self.settings.device != "cpu":

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dexstudio.render.warp.warp_field import signed_areas
+
 #: knee of the soft clip, as a fraction of the largest allowed angle
 KNEE = 0.7
 
@@ -108,10 +110,7 @@ class RevealLimiter:
 
     def _areas(self, R: np.ndarray) -> np.ndarray:
         """(T,) signed projected areas (canonical units^2, + = facing the camera)."""
-        P = self._V @ R[:2].T  # (N, 2) camera X, Y
-        a = P[self._tri[:, 1]] - P[self._tri[:, 0]]
-        b = P[self._tri[:, 2]] - P[self._tri[:, 0]]
-        return 0.5 * (a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0])
+        return signed_areas(self._V @ R[:2].T, self._tri)  # camera X, Y (y up)
 
     def excess(self, R: np.ndarray) -> float:
         """Revealed fraction of the target face area for rotation ``R`` (module doc)."""

@@ -155,6 +155,19 @@ def triangle_affines(target: np.ndarray, source: np.ndarray, triangles: np.ndarr
     return A.astype(np.float32)
 
 
+def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """(T,) signed areas of triangles (units of ``points`` squared; the sign gives the
+    winding, i.e. which side of the surface faces the viewer).
+
+    Args:
+        points: (V, 2+) vertex positions (only x, y are used).
+        triangles: (T, 3) vertex ids.
+    """
+    a = points[triangles[:, 1], :2] - points[triangles[:, 0], :2]
+    b = points[triangles[:, 2], :2] - points[triangles[:, 0], :2]
+    return 0.5 * (a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0])
+
+
 def raster_triangle_ids(target: np.ndarray, depth: np.ndarray, triangles: np.ndarray,
                         roi: tuple[int, int, int, int], active: np.ndarray | None = None) -> np.ndarray:
     """Rasterise triangle ids back to front (painter's algorithm on mean depth).
@@ -214,3 +227,52 @@ def apply_affines(ids: np.ndarray, affines: np.ndarray, roi: tuple[int, int, int
         np.copyto(out[..., 0], maps[0], where=inside)
         np.copyto(out[..., 1], maps[1], where=inside)
     return maps[0], maps[1]
+
+
+def blend_mesh_border(ids: np.ndarray, out: np.ndarray, width: float,
+                      grid: np.ndarray | None = None) -> None:
+    """Continue the mesh's map a little outside the mesh and fade it into the outer field.
+
+    Just outside the face the outer (thin-plate) field and the piecewise-affine mesh
+    disagree where the face moves a lot relative to its surroundings (a head turning
+    its far cheek into view): the coarse field lags the mesh edge and the source's
+    silhouette shows twice, as a pale band outside the face and a dark line inside it.
+    Within about ``width`` pixels of the mesh (up to 1.7x that with the resampling), pixels take the mesh's backward
+    displacement, extended outwards by normalised convolution (box average of the
+    displacement over mesh pixels / fraction of mesh pixels, at half resolution), and
+    blend to the outer field with a smoothstep of that fraction (all mesh at the edge,
+    none ``width`` away). Cost: ~0.5 ms for a 330 x 330 window.
+
+    Args:
+        ids: (h, w) int32 ``triangle id + 1`` raster (0 = outside the mesh).
+        out: (h, w, 2) float32 backward map of the same window (a view): the mesh's map
+            inside, the outer field outside; modified in place within the band.
+        width: band width, pixels.
+        grid: optional (h, w, 2) pixel positions of the window (e.g. a slice of
+            :func:`identity_grid` of the crop); default: the window's own 0-based grid
+            (displacements are relative, so any constant offset cancels).
+    """
+    h, w = ids.shape
+    if width < 2 or h < 8 or w < 8:
+        return
+    hw, hh = w // 2, h // 2
+    m = (ids > 0).astype(np.float32)
+    if grid is None:
+        grid = identity_grid(max(h, w))[:h, :w]
+    disp = cv2.multiply(cv2.subtract(out, grid), cv2.merge([m, m]))
+    # half resolution: box sums of displacement over mesh pixels and of the mesh coverage
+    k = max(3, int(round(width)) | 1)  # 2 * width at half resolution
+    d_s = cv2.blur(cv2.resize(disp, (hw, hh), interpolation=cv2.INTER_AREA), (k, k),
+                   borderType=cv2.BORDER_REPLICATE)
+    c_s = cv2.blur(cv2.resize(m, (hw, hh), interpolation=cv2.INTER_AREA), (k, k),
+                   borderType=cv2.BORDER_REPLICATE)
+    safe = np.maximum(c_s, 1e-3)
+    ext_s = cv2.divide(d_s, cv2.merge([safe, safe]))  # mean mesh displacement nearby
+    t_s = np.clip(1.0 - 2.0 * c_s, 0.0, 1.0)
+    t_s = t_s * t_s * (3.0 - 2.0 * t_s)  # 0 at the mesh edge (half covered), 1 a width away
+    # back to full resolution: out = ext + (out - ext) * t on the band outside the mesh
+    ext = cv2.add(cv2.resize(ext_s, (w, h), interpolation=cv2.INTER_LINEAR), grid)
+    t = cv2.resize(t_s, (w, h), interpolation=cv2.INTER_LINEAR)
+    band = ((t < 1.0) & (ids == 0)).astype(np.uint8)
+    blended = cv2.add(ext, cv2.multiply(cv2.subtract(out, ext), cv2.merge([t, t])))
+    cv2.copyTo(blended, band, out)
