@@ -15,6 +15,8 @@ projected. Angles are degrees at every public boundary; radians only inside.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -45,10 +47,26 @@ def euler_to_matrix(yaw: np.ndarray | float, pitch: np.ndarray | float,
     Returns:
         (3, 3) for scalars, else (F, 3, 3), float64.
     """
+    if np.ndim(yaw) == 0 and np.ndim(pitch) == 0 and np.ndim(roll) == 0:
+        return _euler_to_matrix_scalar(float(yaw), float(pitch), float(roll))
     y = np.deg2rad(np.asarray(yaw, dtype=np.float64))
     p = np.deg2rad(np.asarray(pitch, dtype=np.float64))
     r = np.deg2rad(np.asarray(roll, dtype=np.float64))
     return _rz(-r) @ _ry(y) @ _rx(-p)
+
+
+def _euler_to_matrix_scalar(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    """One (3, 3) matrix of :func:`euler_to_matrix`, written out (the per-frame path:
+    ~4 us instead of ~60 us of small array operations)."""
+    cb, sb = math.cos(math.radians(yaw)), math.sin(math.radians(yaw))
+    ca, sa = math.cos(math.radians(-pitch)), math.sin(math.radians(-pitch))
+    cc, sc = math.cos(math.radians(-roll)), math.sin(math.radians(-roll))
+    # Rz(c) @ Ry(b) @ Rx(a)
+    return np.array([
+        [cc * cb, cc * sb * sa - sc * ca, cc * sb * ca + sc * sa],
+        [sc * cb, sc * sb * sa + cc * ca, sc * sb * ca - cc * sa],
+        [-sb, cb * sa, cb * ca],
+    ])
 
 
 def matrix_to_euler(R: np.ndarray) -> np.ndarray:

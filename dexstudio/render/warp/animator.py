@@ -38,7 +38,6 @@ from dexstudio.render.warp.warp_field import (
     TpsField,
     apply_affines,
     blend_mesh_border,
-    identity_grid,
     raster_triangle_ids,
     signed_areas,
     small_matmul,
@@ -477,8 +476,9 @@ class WarpAnimator(Animator):
     @staticmethod
     def _blend_border(fmap: np.ndarray, ids: np.ndarray, roi: tuple[int, int, int, int],
                       face_size_px: float) -> None:
-        """Fade the mesh's map into the outer field over a band around the face
-        (:func:`blend_mesh_border`), on the face window grown by the band."""
+        """Fade the mesh's map into the outer field over a band of ``_BORDER_BAND`` face
+        sizes around the face (:func:`blend_mesh_border`), on the face window grown by
+        the band."""
         S = fmap.shape[0]
         band = _BORDER_BAND * face_size_px
         b = int(np.ceil(band)) + 1
@@ -486,7 +486,7 @@ class WarpAnimator(Animator):
         bx0, by0, bx1, by1 = max(0, x0 - b), max(0, y0 - b), min(S, x1 + b), min(S, y1 + b)
         grown = np.zeros((by1 - by0, bx1 - bx0), np.int32)
         grown[y0 - by0:y1 - by0, x0 - bx0:x1 - bx0] = ids
-        blend_mesh_border(grown, fmap[by0:by1, bx0:bx1], band, identity_grid(S)[by0:by1, bx0:bx1])
+        blend_mesh_border(grown, fmap[by0:by1, bx0:bx1], band)
 
     def _remap(self, img: np.ndarray, fmap: np.ndarray) -> np.ndarray:
         if self.settings.device != "cpu":

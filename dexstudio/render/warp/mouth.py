@@ -1,6 +1,17 @@
 """Mouth interior: when the frame opens the mouth wider than the source, paint a
-plausible inside (dark cavity with soft shading, a teeth band when the source shows
-teeth) over the stretched inner-lip region instead of stretched lip texture.
+plausible inside over the stretched inner-lip region instead of stretched lip texture.
+
+The painted interior, in the mouth's own frame (``u`` 0..1 from corner to corner, ``r``
+0..1 from the upper to the lower inner lip):
+
+* throat: a dark, lip-tinted cavity, darkest in the middle, lighter towards the lips;
+* tongue: a lit, lip-coloured hump rising from the lower lip (up to 40 % of the
+  opening, less towards the corners);
+* upper teeth: where the source shows none, a band of incisor edges under the upper
+  lip once the mouth opens wide enough to show them (real open mouths almost always
+  do), in the source's own white (the whites of its eyes), shadowed under the lip and
+  fading towards the corners. A source that shows teeth keeps its own: they follow
+  the upper lip through :func:`mouth_map`.
 """
 
 from __future__ import annotations
@@ -42,12 +53,15 @@ class MouthLook:
         cavity_rgb: (3,) float32 colour of the cavity (dark, lip-tinted).
         teeth_rgb: (3,) float32 colour of the source's teeth, or None when not visible.
         tongue_rgb: (3,) float32 a muted lip-derived red for the floor of the mouth.
+        white_rgb: (3,) float32 the source's white (the whites of its eyes), the colour
+            of invented teeth.
     """
 
     gap: float
     cavity_rgb: np.ndarray
     teeth_rgb: np.ndarray | None
     tongue_rgb: np.ndarray = field(default_factory=lambda: np.array([110, 45, 45], np.float32))
+    white_rgb: np.ndarray = field(default_factory=lambda: np.array([215, 205, 195], np.float32))
 
 
 def analyse_mouth(crop: np.ndarray, landmarks: np.ndarray, face_size_px: float) -> MouthLook:
@@ -69,9 +83,29 @@ def analyse_mouth(crop: np.ndarray, landmarks: np.ndarray, face_size_px: float) 
         bright = (lum > np.percentile(lum, 60)) & (lum > 110) & (sat < 80)
         if bright.sum() > 0.15 * len(px):
             teeth = px[bright].mean(0)
-    tongue = np.clip(lip_rgb * 0.7, 0, 255)
+    tongue = np.clip(lip_rgb * 0.9 + np.array([15, 2, 6], np.float32), 0, 255)
     return MouthLook(gap, cavity.astype(np.float32), None if teeth is None else teeth.astype(np.float32),
-                     tongue.astype(np.float32))
+                     tongue.astype(np.float32), _eye_white(crop, landmarks))
+
+
+def _eye_white(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """(3,) float32 the whites of the source's eyes (bright, unsaturated eye pixels),
+    dimmed a little (teeth sit in the mouth's shade); a neutral ivory when unseen."""
+    S = crop.shape[0]
+    m = np.zeros((S, S), np.uint8)
+    for ids in (ls.RIGHT_EYE, ls.LEFT_EYE):
+        cv2.fillPoly(m, [np.round(landmarks[list(ids), :2]).astype(np.int32)], 255)
+    px = crop[m > 0].astype(np.float32)
+    if len(px) >= 20:
+        lum = px.mean(1)
+        sat = px.max(1) - px.min(1)
+        white = px[(lum >= np.percentile(lum, 75)) & (sat < 60)]
+        if len(white) >= 5:
+            w = white.mean(0)
+            w = 0.5 * w + 0.5 * float(w.mean())  # half-way to grey: eye whites carry veins
+            # eye whites read greyish in small crops: lift to a tooth-like brightness
+            return np.clip(w * (200.0 / max(float(w.mean()), 1.0)), 0, 255).astype(np.float32)
+    return np.array([215, 205, 195], np.float32)
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,7 +193,7 @@ def mouth_map(xs: np.ndarray, ys: np.ndarray, source: np.ndarray,
 
 def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, cavity: np.ndarray, target: np.ndarray,
                  look: MouthLook) -> MouthLayer | None:
-    """Paint the cavity pixels (dark, lip-tinted, lighter towards the lips), feathered.
+    """Paint the cavity pixels (throat, tongue, upper teeth; see the module doc), feathered.
 
     Args:
         size: crop side S.
@@ -175,14 +209,57 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, cavity: np.ndarray, 
     mask = np.zeros((h, w), np.uint8)
     mask[ys[cavity] - y0, xs[cavity] - x0] = 255
     dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
-    shade = 0.45 + 0.55 * np.exp(-dist / max(1.0, 0.2 * gap))
-    rgb = look.cavity_rgb[None, None, :] * shade[..., None]
-    # a hint of tongue: the lower part of a wide opening is warmer and a little lighter
-    lower_lip_y = float(np.max(target[_LOWER, 1]))
-    yy = np.arange(y0, y1, dtype=np.float32)[:, None]
-    t = np.clip(1.0 - (lower_lip_y - yy) / max(1.0, 0.5 * gap), 0.0, 1.0) ** 1.5
-    tongue = look.tongue_rgb[None, None, :] * (0.55 + 0.45 * shade[..., None])
-    rgb = rgb * (1 - t[..., None] * 0.85) + tongue * (t[..., None] * 0.85)
-    a = cv2.GaussianBlur(mask, (0, 0), 0.7).astype(np.float32)[..., None] / 255.0
+
+    # the mouth's frame at the painted pixels: u along the corners (0..1), v pixels
+    # along the downward normal; up/lo: the inner lips there
+    py, px = ys[cavity] - y0, xs[cavity] - x0
+    a, e, n, width = _frame(target)
+    (uu, vu), (ul, vl) = _lip_curves(target, a, e, n, width)
+    dx, dy = xs[cavity] - a[0], ys[cavity] - a[1]
+    u = (dx * e[0] + dy * e[1]) / width
+    v = dx * n[0] + dy * n[1]
+    up = np.interp(u, uu, vu)
+    lo = np.interp(u, ul, vl)
+    H = np.maximum(lo - up, 1e-3)
+    across = np.clip(1.0 - (2.0 * u - 1.0) ** 2, 0.0, 1.0)  # 1 mid-mouth, 0 at the corners
+
+    # throat: dark and lip-tinted, lighter towards the lips
+    shade = 0.5 + 0.5 * np.exp(-dist[py, px] / max(1.0, 0.25 * gap))
+    col = look.cavity_rgb[None, :] * shade[:, None]
+
+    # tongue: a hump on the floor of the mouth, lit on top
+    hump = np.minimum(0.45 * H, 0.3 * width) * across ** 0.35
+    d_t = v - (lo - hump)  # > 0 inside the tongue
+    t_a = np.clip(d_t / 1.5, 0.0, 1.0) * (hump > 1.0)
+    lit = 0.8 + 0.35 * np.exp(-np.maximum(d_t, 0.0) / max(1.0, 0.3 * float(hump.max(initial=1.0))))
+    tongue = look.tongue_rgb[None, :] * np.clip(lit, 0.0, 1.1)[:, None]
+    col = col * (1.0 - t_a[:, None]) + tongue * t_a[:, None]
+
+    # upper teeth (only where the source shows none): once the opening exceeds ~12 % of
+    # the mouth width, incisor edges show under the upper lip
+    if look.teeth_rgb is None:
+        show = float(np.clip((gap / width - 0.12) / 0.1, 0.0, 1.0))
+        if show > 0.0:
+            band = 0.075 * width
+            # depth below the top of the painted region (the upper lip for a closed
+            # source; below the source's own opening for a parted one), per column
+            has = mask.any(axis=0)
+            first = np.where(has, np.argmax(mask > 0, axis=0), h)
+            d_u = (py - first[px]).astype(np.float64)
+            inside = np.clip((band - d_u) / 1.2, 0.0, 1.0)
+            t_w = inside * np.clip((across - 0.25) / 0.35, 0.0, 1.0) * show
+            tone = 0.72 + 0.28 * np.clip(d_u / band, 0.0, 1.0)  # shadowed under the lip
+            phase = (u - 0.5) / 0.085  # incisors ~8.5 % of the mouth width apart
+            tone = tone * (1.0 - 0.22 * np.exp(-((phase - np.round(phase)) / 0.07) ** 2))
+            teeth = look.white_rgb[None, :] * (tone * (0.8 + 0.2 * across))[:, None]
+            col = col * (1.0 - t_w[:, None]) + teeth * t_w[:, None]
+
+    # the feathered rim just outside the painted pixels takes a neighbour's colour
+    rgb = np.empty((h, w, 3), np.float32)
+    rgb[...] = look.cavity_rgb
+    rgb[py, px] = col
+    rim = cv2.dilate(rgb, np.ones((5, 5), np.uint8))
+    np.copyto(rgb, rim, where=(mask == 0)[..., None])
+    a_mask = cv2.GaussianBlur(mask, (0, 0), 0.7).astype(np.float32)[..., None] / 255.0
     strength = float(np.clip(gap / 2.0, 0.0, 1.0))  # a hairline opening stays lip-coloured
-    return MouthLayer((x0, y0, x1, y1), rgb.astype(np.float32), a * strength)
+    return MouthLayer((x0, y0, x1, y1), rgb.astype(np.float32), a_mask * strength)

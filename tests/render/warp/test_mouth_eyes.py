@@ -54,13 +54,8 @@ def test_mouth_opening_wider_than_a_closed_source_is_cavity() -> None:
     y = np.array([0.5 * (tgt[13, 1] + tgt[14, 1])], np.float32)
     _, _, cav = mouth.mouth_map(x, y, src, tgt)
     assert cav.all()
-    look = mouth.MouthLook(gap=0.5, cavity_rgb=np.array([40, 10, 10], np.float32), teeth_rgb=None)
-    ys, xs = np.mgrid[int(y[0]) - 3:int(y[0]) + 3, int(x[0]) - 10:int(x[0]) + 10]
-    layer = mouth.cavity_layer(512, xs.ravel(), ys.ravel(), np.ones(xs.size, bool), tgt, look)
-    assert layer is not None
-    img = np.full((512, 512, 3), 200, np.uint8)
-    layer.apply(img)
-    assert img[int(y[0]), int(x[0])].max() < 100  # dark inside
+    img, x, top, bottom, first, last = _painted_interior(teeth_rgb=None, open_px=20.0)
+    assert img[int(y[0]), int(x)].max() < 100  # dark inside
 
 
 def test_upper_teeth_follow_the_upper_lip() -> None:
@@ -104,3 +99,42 @@ def test_gaze_moves_the_iris_sample() -> None:
                                   eyes.LEFT, src, tgt, mask)
     # the new iris centre shows the source's iris centre
     assert ok[0] and abs(sx[0] - src[ls.LEFT_IRIS_CENTER, 0]) < 0.5
+
+
+def _painted_interior(teeth_rgb, open_px: float = 30.0):
+    """The layer painted into a mid-grey crop for the canonical (nearly closed) mouth
+    opened by ``open_px``; returns (image, x of the mid-lip column, upper and lower
+    inner-lip y there, first painted row there)."""
+    src = _face_points()
+    tgt = _open_mouth(src, open_px)
+    poly = tgt[list(ls.LIPS_INNER), :2]
+    ys, xs = np.mgrid[int(poly[:, 1].min()):int(poly[:, 1].max()) + 1, int(poly[:, 0].min()):int(poly[:, 0].max()) + 1]
+    xs, ys = xs.ravel(), ys.ravel()
+    _, _, cav = mouth.mouth_map(xs.astype(np.float32), ys.astype(np.float32), src, tgt)
+    look = mouth.MouthLook(gap=0.2, cavity_rgb=np.array([40, 16, 14], np.float32), teeth_rgb=teeth_rgb,
+                           tongue_rgb=np.array([150, 70, 70], np.float32),
+                           white_rgb=np.array([210, 205, 200], np.float32))
+    layer = mouth.cavity_layer(512, xs, ys, cav, tgt, look)
+    assert layer is not None
+    img = np.full((512, 512, 3), 128, np.uint8)
+    layer.apply(img)
+    x = int(round(tgt[13, 0]))
+    top, bottom = tgt[13, 1], tgt[14, 1]
+    col = cav & (xs == x)
+    return img, x, top, bottom, int(ys[col].min()), int(ys[col].max())
+
+
+def test_a_wide_open_mouth_shows_teeth_throat_and_tongue() -> None:
+    img, x, top, bottom, first, last = _painted_interior(teeth_rgb=None)
+    h = last - first
+    teeth = img[first + 2, x].astype(int)
+    throat = img[int(first + 0.45 * h), x].astype(int)
+    tongue = img[last - 2, x].astype(int)
+    assert throat.max() < 60, throat  # dark in the middle
+    assert teeth.min() > throat.max() + 70, teeth  # light, under the upper lip (mid gap: 22 % darker)
+    assert tongue[0] > throat[0] + 40 and tongue[0] > tongue[2] + 30, tongue  # lit and red
+
+
+def test_a_source_that_shows_teeth_gets_no_invented_ones() -> None:
+    img, x, top, bottom, first, last = _painted_interior(teeth_rgb=np.array([220, 215, 205], np.float32))
+    assert img[first + 2, x].max() < 100
