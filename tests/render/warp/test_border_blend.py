@@ -46,7 +46,7 @@ def test_a_window_offset_does_not_change_the_result():
     blend_mesh_border(ids, a, 10.0)
     big = np.zeros((200, 200, 2), np.float32)
     big[20:180, 30:190] = out + np.array([30, 20], np.float32)
-    blend_mesh_border(ids, big[20:180, 30:190], 10.0, identity_grid(200)[20:180, 30:190])
+    blend_mesh_border(ids, big[20:180, 30:190], 10.0)
     np.testing.assert_allclose(big[20:180, 30:190] - np.array([30, 20], np.float32), a, atol=1e-3)
 
 
@@ -55,3 +55,20 @@ def test_signed_area_sign_follows_the_winding():
     ccw = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     assert signed_areas(ccw, tri)[0] == 0.5
     assert signed_areas(ccw[[0, 2, 1]], tri)[0] == -0.5
+
+
+def test_a_squeezed_edge_continues_monotonically():
+    """Where the mesh squeezes the source near its edge (2.4 source px per output px) the
+    extension continues from the edge instead of folding back (a dark line at the face)."""
+    size = 160
+    ids = np.zeros((size, size), np.int32)
+    ids[:, :80] = 3
+    out = identity_grid(size).copy()
+    x = np.arange(size, dtype=np.float32)
+    inside_map = np.where(x < 70, x, 70 + 2.4 * (x - 70))  # squeezed over the last 10 px
+    out[:, :80, 0] = inside_map[:80]
+    out[:, 80:, 0] = x[80:] + 6.0  # the outer field lags
+    blend_mesh_border(ids, out, 10.0)
+    row = out[50, :, 0]
+    assert np.all(np.diff(row[70:120]) > 0), row[70:120]
+    assert abs(row[80] - (row[79] + 1.0)) < 1.0  # continues the edge pixel
