@@ -55,6 +55,8 @@ class MouthLook:
         tongue_rgb: (3,) float32 a muted lip-derived red for the floor of the mouth.
         white_rgb: (3,) float32 the source's white (the whites of its eyes), the colour
             of invented teeth.
+        face_size_px: the source's face size (forehead to chin) in crop pixels; sets
+            the height of invented teeth (0: from the mouth width instead).
     """
 
     gap: float
@@ -62,6 +64,7 @@ class MouthLook:
     teeth_rgb: np.ndarray | None
     tongue_rgb: np.ndarray = field(default_factory=lambda: np.array([110, 45, 45], np.float32))
     white_rgb: np.ndarray = field(default_factory=lambda: np.array([215, 205, 195], np.float32))
+    face_size_px: float = 0.0
 
 
 def analyse_mouth(crop: np.ndarray, landmarks: np.ndarray, face_size_px: float) -> MouthLook:
@@ -85,7 +88,7 @@ def analyse_mouth(crop: np.ndarray, landmarks: np.ndarray, face_size_px: float) 
             teeth = px[bright].mean(0)
     tongue = np.clip(lip_rgb * 0.9 + np.array([15, 2, 6], np.float32), 0, 255)
     return MouthLook(gap, cavity.astype(np.float32), None if teeth is None else teeth.astype(np.float32),
-                     tongue.astype(np.float32), _eye_white(crop, landmarks))
+                     tongue.astype(np.float32), _eye_white(crop, landmarks), float(face_size_px))
 
 
 def _eye_white(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -240,17 +243,25 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, cavity: np.ndarray, 
     if look.teeth_rgb is None:
         show = float(np.clip((gap / width - 0.12) / 0.1, 0.0, 1.0))
         if show > 0.0:
-            band = 0.075 * width
+            # incisors show ~3 % of the face size below the lip (not foreshortened by a
+            # head turn, unlike the mouth width), at most 28 % of the opening, less
+            # towards the corners (the teeth's edge curves up like a smile)
+            tall = 0.03 * look.face_size_px if look.face_size_px > 0 else 0.075 * width
+            band = np.minimum(tall, 0.28 * H) * (0.55 + 0.45 * across)
             # depth below the top of the painted region (the upper lip for a closed
-            # source; below the source's own opening for a parted one), per column
+            # source; below the source's own opening for a parted one), per column,
+            # smoothed along the mouth (no stair steps on a tilted mouth)
             has = mask.any(axis=0)
-            first = np.where(has, np.argmax(mask > 0, axis=0), h)
-            d_u = (py - first[px]).astype(np.float64)
+            first = np.where(has, np.argmax(mask > 0, axis=0), h).astype(np.float64)
+            if has.sum() >= 5:
+                cols = np.nonzero(has)[0]
+                first[cols] = np.convolve(np.pad(first[cols], 2, mode="edge"), np.ones(5) / 5.0, "valid")
+            d_u = py - first[px]
             inside = np.clip((band - d_u) / 1.2, 0.0, 1.0)
             t_w = inside * np.clip((across - 0.25) / 0.35, 0.0, 1.0) * show
-            tone = 0.72 + 0.28 * np.clip(d_u / band, 0.0, 1.0)  # shadowed under the lip
-            phase = (u - 0.5) / 0.085  # incisors ~8.5 % of the mouth width apart
-            tone = tone * (1.0 - 0.22 * np.exp(-((phase - np.round(phase)) / 0.07) ** 2))
+            tone = 0.72 + 0.28 * np.clip(d_u / np.maximum(band, 1e-3), 0.0, 1.0)  # shadow under the lip
+            phase = (u - 0.5) / 0.15  # incisors ~15 % of the mouth width apart
+            tone = tone * (1.0 - 0.14 * np.exp(-((phase - np.round(phase)) / 0.05) ** 2))
             teeth = look.white_rgb[None, :] * (tone * (0.8 + 0.2 * across))[:, None]
             col = col * (1.0 - t_w[:, None]) + teeth * t_w[:, None]
 

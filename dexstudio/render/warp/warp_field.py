@@ -299,8 +299,8 @@ def blend_mesh_border(ids: np.ndarray, out: np.ndarray, width: float) -> None:
     # the mesh's displacement extended outwards: each band pixel takes the displacement
     # of its nearest mesh-edge pixel, so the map continues the edge's and stays
     # monotonic across it (a smoothed extension folds back where the edge is squeezed).
-    # Nearest edge found at half resolution (a distance transform with labels), then
-    # one full-resolution edge pixel of that 2 x 2 block.
+    # Nearest edge found at half resolution (a distance transform with labels; one
+    # full-resolution edge pixel stands for each 2 x 2 block).
     edge = inside & (1 - cv2.erode(inside, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE))
     ep = cv2.findNonZero(edge)
     if ep is None:
@@ -313,15 +313,20 @@ def blend_mesh_border(ids: np.ndarray, out: np.ndarray, width: float) -> None:
     _, labels = cv2.distanceTransformWithLabels(edge_s, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
     lut = np.zeros(int(labels.max()) + 1, np.int32)
     lut[labels[hy, hx]] = np.arange(len(ex), dtype=np.int32)  # one edge pixel per block
-    k_near = lut[labels[np.minimum(by // 2, hh - 1), np.minimum(bx // 2, hw - 1)]]
-    nx, ny = ex[k_near], ey[k_near]
     ox, oy = cv2.split(out)
     fx, fy = ox.reshape(-1), oy.reshape(-1)
-    e_i = ny * w + nx
+    e_i = ey * w + ex
+    # every half-resolution pixel: its nearest edge pixel's displacement; smoothed a
+    # little (neighbouring blocks may pick different edge pixels) and upsampled
+    near = lut[labels]
+    ext_s = cv2.merge([(fx[e_i] - ex)[near].astype(np.float32), (fy[e_i] - ey)[near].astype(np.float32)])
+    ext_s = cv2.blur(ext_s, (3, 3), borderType=cv2.BORDER_REPLICATE)
+    ext = cv2.resize(ext_s, (w, h), interpolation=cv2.INTER_LINEAR)
+    ex_f, ey_f = cv2.split(ext)
     b_i = by * w + bx
     tb = t.reshape(-1)[b_i]
-    ext_x = fx[e_i] + (bx - nx)  # the edge pixel's source position + the offset to here
-    ext_y = fy[e_i] + (by - ny)
+    ext_x = bx + ex_f.reshape(-1)[b_i]
+    ext_y = by + ey_f.reshape(-1)[b_i]
     fx[b_i] = ext_x + (fx[b_i] - ext_x) * tb
     fy[b_i] = ext_y + (fy[b_i] - ext_y) * tb
     out[...] = cv2.merge([ox, oy])
