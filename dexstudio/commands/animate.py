@@ -101,6 +101,7 @@ class AnimateOptions:
     preset: str = "superfast"
     side_by_side: bool = False
     save_project: Optional[Path] = None
+    full_turns: bool = False  # warp: no reveal limit (render/warp/reveal.py)
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,10 @@ def peak_rss_mb() -> float:
     return r / 1024.0 if sys.platform != "darwin" else r / (1024.0 * 1024.0)
 
 
-def make_animator(name: str, device: str, checkpoint: Optional[str] = None):
-    """The animator for ``--animator``, ``--device`` and (DeX) ``--checkpoint``.
+def make_animator(name: str, device: str, checkpoint: Optional[str] = None, full_turns: bool = False):
+    """The animator for ``--animator``, ``--device``, (DeX) ``--checkpoint`` and (warp)
+    ``--full-turns`` (no reveal limit: head turns render in full even where the source
+    does not show the surface they need).
 
     Raises:
         ModelNotFoundError: ``dex`` without a checkpoint (the message says how to train one).
@@ -144,6 +147,8 @@ def make_animator(name: str, device: str, checkpoint: Optional[str] = None):
         raise DexStudioError(f"unknown animator {name!r}", "use --animator warp or --animator dex")
     from dexstudio.render.warp import WarpAnimator, WarpSettings
 
+    if full_turns:
+        return WarpAnimator(WarpSettings(device=dev, reveal=None))
     return WarpAnimator(WarpSettings(device=dev))
 
 
@@ -202,7 +207,7 @@ def _run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions
     if opts.save_project is not None:
         check_output_writable(Path(opts.save_project), ExportFormat.MP4)
     image = load_image(source)
-    animator = make_animator(opts.animator, opts.device, opts.checkpoint)
+    animator = make_animator(opts.animator, opts.device, opts.checkpoint, opts.full_turns)
     # analyse the source while the driving clip is tracked (both use a core each)
     prepared: dict[str, object] = {}
     inner = CancelToken()  # stops the tracking early when the source turns out unusable
@@ -295,11 +300,15 @@ def motion_options(args: argparse.Namespace) -> MotionOptions:
 def run(args: argparse.Namespace) -> int:
     if args.size < 64 or args.size > 2048:
         raise DexStudioError(f"--size {args.size} is out of range", "use a crop size from 64 to 2048 (default 512)")
+    if args.full_turns and args.save_project:
+        raise DexStudioError("--full-turns is not stored in projects, so the saved project would render "
+                             "differently", "drop --full-turns or --save-project")
     opts = AnimateOptions(motion=motion_options(args), size=args.size, paste_back=args.paste_back,
                           face_index=args.face_index, device=args.device, animator=args.animator,
                           checkpoint=args.checkpoint,
                           crf=args.crf, preset=args.preset, side_by_side=args.side_by_side,
-                          save_project=Path(args.save_project) if args.save_project else None)
+                          save_project=Path(args.save_project) if args.save_project else None,
+                          full_turns=args.full_turns)
     bar = TextProgressBar("animate", enabled=None if not args.quiet else False)
     try:
         s = run_animate(Path(args.source), Path(args.driving), Path(args.output), opts, progress=bar)
@@ -331,6 +340,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "--checkpoint or $DEXSTUDIO_DEX_CHECKPOINT, trained with `dexstudio train`)")
     p.add_argument("--checkpoint", metavar="DIR", default=None,
                    help="DeX checkpoint folder (config.json + model.safetensors)")
+    p.add_argument("--full-turns", action="store_true",
+                   help="warp: render head turns in full even where the source does not show the "
+                        "cheek or ear they reveal (by default such turns are eased so the face does "
+                        "not tear)")
     p.add_argument("--crf", type=int, default=18, help="H.264 quality (0-51, lower = better; default 18)")
     p.add_argument("--preset", default="superfast", choices=X264_PRESETS,
                    help="x264 speed preset (default superfast: real-time on 2 cores; slower = smaller file)")

@@ -261,3 +261,23 @@ def test_save_project_renders_the_same_document(tmp_path, sample_portrait, short
     assert st.channel("detail.00").smoothing.sigma == 1.0
     ev = evaluate_document(doc)
     assert np.allclose(ev.euler[3], [st.source.own(c) for c in ("pose.yaw", "pose.pitch", "pose.roll")])
+
+
+def test_full_turns_turns_the_reveal_limit_off(tmp_path, sample_portrait, short_driving, capsys) -> None:
+    from dexstudio.commands.animate import make_animator
+
+    assert make_animator("warp", "cpu").settings.reveal is not None
+    assert make_animator("warp", "cpu", full_turns=True).settings.reveal is None
+    out = tmp_path / "f.mp4"
+    assert main(["animate", "--source", str(sample_portrait), "--driving", str(short_driving),
+                 "-o", str(out), "-q", "--size", "128", "--full-turns"]) == 0
+    assert _probe(out).n_frames == 24
+
+
+def test_full_turns_cannot_be_saved_in_a_project(tmp_path, sample_portrait, short_driving, capsys) -> None:
+    rc = main(["animate", "--source", str(sample_portrait), "--driving", str(short_driving),
+               "-o", str(tmp_path / "f.mp4"), "-q", "--full-turns", "--save-project", str(tmp_path / "p.dexproj")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "--full-turns" in err and "drop" in err
+    assert not (tmp_path / "f.mp4").exists()
