@@ -7,8 +7,8 @@ results in flight (memory bounded whatever the clip length).
 
 from __future__ import annotations
 
-import queue
 import threading
+from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Optional, TypeVar
 
 from dexstudio.core.progress import CancelToken
@@ -17,6 +17,15 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _DONE = object()
+
+
+@dataclass
+class _Cursor:
+    """Where :func:`ordered_map` stands in its items: the next index to hand out and,
+    once known, the index at which they end."""
+
+    next: int = 0
+    end: Optional[int] = None
 
 
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], threads: int = 2, depth: int = 4,
@@ -48,22 +57,22 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], threads: int = 2, dept
     slots = threading.Semaphore(depth)
     results: dict[int, object] = {}
     ready = threading.Condition()
-    state = {"next": 0, "end": None}
+    state = _Cursor()
 
     def take() -> tuple[int, object]:
         with lock:
-            if state["end"] is not None:
+            if state.end is not None:
                 return -1, _DONE
-            k = state["next"]
+            k = state.next
             try:
                 item = next(source)
             except StopIteration:
-                state["end"] = k
+                state.end = k
                 return -1, _DONE
             except BaseException as exc:  # the iteration itself failed: report at k
-                state["end"] = k + 1
+                state.end = k + 1
                 return k, exc
-            state["next"] = k + 1
+            state.next = k + 1
             return k, item
 
     def work() -> None:
@@ -97,7 +106,7 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], threads: int = 2, dept
                 cancel.raise_if_cancelled()
             with ready:
                 while k not in results:
-                    end = state["end"]
+                    end = state.end
                     if end is not None and k >= end:
                         return
                     ready.wait(0.1)
