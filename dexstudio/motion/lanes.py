@@ -86,7 +86,7 @@ def tracked_in_order(frames: Iterable[tuple[int, np.ndarray]], trackers: Sequenc
     stop = threading.Event()
     inputs = [queue.Queue(maxsize=chunk) for _ in range(n)]
     outputs: list[queue.Queue] = [queue.Queue() for _ in range(n)]
-    feed_error: list[BaseException] = []
+    errors: list[BaseException] = []  # from any lane or the feed; the first one is raised
 
     def lane(k: int) -> None:
         tracker = trackers[k]
@@ -101,9 +101,8 @@ def tracked_in_order(frames: Iterable[tuple[int, np.ndarray]], trackers: Sequenc
                 index, rgb = item
                 outputs[k].put((index, tracker.track_frame(rgb, timestamp_ms(index, rate, base_ms))))
         except BaseException as exc:  # handed to the consumer
-            outputs[k].put(exc)
+            errors.append(exc)
             stop.set()
-            return
         outputs[k].put(_DONE)
 
     def feed() -> None:
@@ -112,7 +111,7 @@ def tracked_in_order(frames: Iterable[tuple[int, np.ndarray]], trackers: Sequenc
                 if not _put(inputs[(pos // chunk) % n], item, stop):
                     return
         except BaseException as exc:  # a decoder error
-            feed_error.append(exc)
+            errors.append(exc)
         finally:
             close = getattr(frames, "close", None)
             if close is not None:  # a generator: stop its decoder thread now
@@ -135,14 +134,12 @@ def tracked_in_order(frames: Iterable[tuple[int, np.ndarray]], trackers: Sequenc
                 item = out.get(timeout=0.1)
             except queue.Empty:
                 continue
-            if isinstance(item, BaseException):
-                raise item
-            if item is _DONE:
+            if item is _DONE:  # this lane ended: the input did, or some lane failed
                 break
             yield item
             pos += 1
-        if feed_error:
-            raise feed_error[0]
+        if errors:
+            raise errors[0]
     finally:
         stop.set()
         for t in threads:

@@ -113,3 +113,24 @@ def test_two_mediapipe_lanes_track_the_sample_exactly_like_one(sample_driving):
     np.testing.assert_allclose(one.quaternion, two.quaternion, atol=1e-6)
     np.testing.assert_allclose(one.blendshapes, two.blendshapes, atol=1e-6)
     np.testing.assert_allclose(one.detail, two.detail, atol=1e-6)
+
+
+class SlowThenOk(Stamp):
+    """Takes a while on its first frame (so another lane fails meanwhile)."""
+
+    def track_frame(self, rgb, ts):
+        if not self.seen:
+            import time
+
+            time.sleep(0.3)
+        return super().track_frame(rgb, ts)
+
+
+def test_an_error_in_a_lane_the_consumer_is_not_waiting_on_is_still_raised():
+    # lane 0 (frames 0-3, 8-11, ...) is slow on frame 0; lane 1 fails on its first frame (4)
+    trackers = [SlowThenOk(), Stamp(fail_at=4)]
+    got = []
+    with pytest.raises(RuntimeError, match="boom at 4"):
+        for i, _ in tracked_in_order(frames(40), trackers, RATE, 0, chunk=4):
+            got.append(i)
+    assert got == list(range(len(got))) and len(got) <= 4
