@@ -19,8 +19,8 @@ import pkgutil
 import sys
 from typing import Sequence
 
-from dexstudio.core.allocator import keep_large_blocks
 from dexstudio import __version__
+from dexstudio.core.allocator import keep_large_blocks
 from dexstudio.core.errors import Cancelled, DexStudioError
 
 

@@ -16,7 +16,7 @@ import resource
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
@@ -147,9 +147,8 @@ def make_animator(name: str, device: str, checkpoint: Optional[str] = None, full
         raise DexStudioError(f"unknown animator {name!r}", "use --animator warp or --animator dex")
     from dexstudio.render.warp import WarpAnimator, WarpSettings
 
-    if full_turns:
-        return WarpAnimator(WarpSettings(device=dev, reveal=None))
-    return WarpAnimator(WarpSettings(device=dev))
+    settings = WarpSettings(device=dev)
+    return WarpAnimator(replace(settings, reveal=None) if full_turns else settings)
 
 
 def render_frames(animator, state: SourceState, ev: EvaluatedMotion, track: MotionTrack,

@@ -210,9 +210,9 @@ class WarpAnimator(Animator):
         self._gpu = None
 
     def render_threads(self) -> int:
-        """2 on a CPU: ``render`` is thread-safe and spends about 60 % of its time in
-        OpenCV/numpy calls that release the GIL (measured 1.37x with two threads on the
-        2-core machine). 1 on a GPU."""
+        """2 on a CPU: ``render`` is thread-safe, but much of it holds the GIL (many
+        small numpy and OpenCV calls): two threads measured 1.07-1.15x over one on the
+        2-core machine, and they overlap with the encoder. 1 on a GPU."""
         return 2 if self.settings.device == "cpu" else 1
 
     # ------------------------------------------------------------------ settings
@@ -321,12 +321,13 @@ class WarpAnimator(Animator):
         controls = np.concatenate([ctrl_face, anchors])
         tps = TpsField.build(controls, S, n=self.settings.tps_grid)
 
+        eye_mask = eyes_mod.eye_mask(L, S)
         return WarpPayload(
             box=box, crop=crop, landmarks=L, canonical=canon, pose=fit, face_size_px=fs_px,
             ring_canonical=ring_c, ring_rigidity=ring_w, ring_source=ring_src, ring_oval=oval_ids,
             ring_follow=follow.astype(np.float64), n_anchor=len(anchors),
-            tps=tps, eye_mask=eyes_mod.eye_mask(L, S),
-            mouth=analyse_mouth(crop, L, fs_px),
+            tps=tps, eye_mask=eye_mask,
+            mouth=analyse_mouth(crop, L, fs_px, eye_mask),
             own_blendshapes=np.asarray(blendshapes, np.float32).reshape(N_BLENDSHAPES),
             reveal=(None if self.settings.reveal is None else
                     RevealLimiter(canon, self.topology.triangles, self._tri_kind == 0, fit.rotation,

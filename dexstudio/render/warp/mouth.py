@@ -22,8 +22,11 @@ import cv2
 import numpy as np
 
 from dexstudio.motion import landmark_sets as ls
+from dexstudio.render.warp import eyes
 
 _INNER = np.asarray(ls.LIPS_INNER)
+#: the colour of invented teeth when the source's eye whites cannot be measured
+_IVORY = np.array([215, 205, 195], np.float32)
 #: inner-lip loop from the right corner along the upper lip to the left corner
 _UPPER = np.asarray((78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308))
 
@@ -63,12 +66,15 @@ class MouthLook:
     cavity_rgb: np.ndarray
     teeth_rgb: np.ndarray | None
     tongue_rgb: np.ndarray = field(default_factory=lambda: np.array([110, 45, 45], np.float32))
-    white_rgb: np.ndarray = field(default_factory=lambda: np.array([215, 205, 195], np.float32))
+    white_rgb: np.ndarray = field(default_factory=lambda: _IVORY.copy())
     face_size_px: float = 0.0
 
 
-def analyse_mouth(crop: np.ndarray, landmarks: np.ndarray, face_size_px: float) -> MouthLook:
-    """Measure the source mouth: opening, lip tint, visible teeth."""
+def analyse_mouth(crop: np.ndarray, landmarks: np.ndarray, face_size_px: float,
+                  eye_mask: np.ndarray | None = None) -> MouthLook:
+    """Measure the source mouth: opening, lip tint, visible teeth, and the whites of the
+    eyes (``eye_mask``: :func:`dexstudio.render.warp.eyes.eye_mask` of the source, made
+    here when not given)."""
     S = crop.shape[0]
     gap = mouth_gap(landmarks)
     outer = np.zeros((S, S), np.uint8)
@@ -88,17 +94,15 @@ def analyse_mouth(crop: np.ndarray, landmarks: np.ndarray, face_size_px: float) 
             teeth = px[bright].mean(0)
     tongue = np.clip(lip_rgb * 0.9 + np.array([15, 2, 6], np.float32), 0, 255)
     return MouthLook(gap, cavity.astype(np.float32), None if teeth is None else teeth.astype(np.float32),
-                     tongue.astype(np.float32), _eye_white(crop, landmarks), float(face_size_px))
+                     tongue.astype(np.float32),
+                     _eye_white(crop, eye_mask if eye_mask is not None else eyes.eye_mask(landmarks, S)),
+                     float(face_size_px))
 
 
-def _eye_white(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """(3,) float32 the whites of the source's eyes (bright, unsaturated eye pixels),
-    dimmed a little (teeth sit in the mouth's shade); a neutral ivory when unseen."""
-    S = crop.shape[0]
-    m = np.zeros((S, S), np.uint8)
-    for ids in (ls.RIGHT_EYE, ls.LEFT_EYE):
-        cv2.fillPoly(m, [np.round(landmarks[list(ids), :2]).astype(np.int32)], 255)
-    px = crop[m > 0].astype(np.float32)
+def _eye_white(crop: np.ndarray, eye_mask: np.ndarray) -> np.ndarray:
+    """(3,) float32 the whites of the source's eyes (bright, unsaturated pixels of
+    ``eye_mask``), brought to a tooth-like brightness; ivory when unseen."""
+    px = crop[eye_mask > 0].astype(np.float32)
     if len(px) >= 20:
         lum = px.mean(1)
         sat = px.max(1) - px.min(1)
@@ -108,7 +112,7 @@ def _eye_white(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
             w = 0.5 * w + 0.5 * float(w.mean())  # half-way to grey: eye whites carry veins
             # eye whites read greyish in small crops: lift to a tooth-like brightness
             return np.clip(w * (200.0 / max(float(w.mean()), 1.0)), 0, 255).astype(np.float32)
-    return np.array([215, 205, 195], np.float32)
+    return _IVORY.copy()
 
 
 @dataclass(frozen=True, eq=False)

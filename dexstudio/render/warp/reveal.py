@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dexstudio.render.warp.basis import rotation_from_vector_deg, rotation_vector_deg
 from dexstudio.render.warp.warp_field import signed_areas
 
 #: knee of the soft clip, as a fraction of the largest allowed angle
@@ -62,25 +63,13 @@ class RevealLimit:
 
 
 def _rotvec(R: np.ndarray) -> np.ndarray:
-    """(3,) axis * angle (radians) of a proper rotation matrix."""
-    c = np.clip((np.trace(R) - 1.0) / 2.0, -1.0, 1.0)
-    theta = float(np.arccos(c))
-    if theta < 1e-9:
-        return np.zeros(3)
-    w = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]])
-    s = np.sin(theta)
-    if s < 1e-6:  # theta ~ pi: axis from the symmetric part
-        M = (R + np.eye(3)) / 2.0
-        axis = M[int(np.argmax(np.diag(M)))]
-        return axis / np.linalg.norm(axis) * theta
-    return w / (2.0 * s) * theta
+    """(3,) axis * angle (radians) of a rotation matrix."""
+    return np.radians(rotation_vector_deg(R))
 
 
 def _rot(axis: np.ndarray, theta: float) -> np.ndarray:
-    """Rodrigues: rotation by ``theta`` radians about the unit ``axis``."""
-    x, y, z = axis
-    K = np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]])
-    return np.eye(3) + np.sin(theta) * K + (1.0 - np.cos(theta)) * (K @ K)
+    """Rotation by ``theta`` radians about the unit ``axis``."""
+    return rotation_from_vector_deg(np.degrees(np.asarray(axis, np.float64) * theta))
 
 
 def softclip(theta: float, theta_max: float) -> float:

@@ -229,36 +229,6 @@ def apply_affines(ids: np.ndarray, affines: np.ndarray, roi: tuple[int, int, int
     return maps[0], maps[1]
 
 
-def _push_pull(values: np.ndarray, cover: np.ndarray, levels: int = 6) -> np.ndarray:
-    """Fill the uncovered part of a 2-channel image from its covered part (push-pull).
-
-    Args:
-        values: (h, w, 2) float32 values premultiplied by ``cover``.
-        cover: (h, w) float32 coverage in 0..1.
-    Returns:
-        (h, w, 2) float32: the values where covered; elsewhere the covered values of the
-        nearest coarser neighbourhood (just outside the covered part: the values at its
-        edge), smoothly.
-    """
-    pyr = [(values, cover)]
-    for _ in range(levels):
-        v, c = pyr[-1]
-        h, w = c.shape
-        if h < 4 or w < 4:
-            break
-        pyr.append((cv2.resize(v, (w // 2, h // 2), interpolation=cv2.INTER_AREA),
-                    cv2.resize(c, (w // 2, h // 2), interpolation=cv2.INTER_AREA)))
-    v, c = pyr[-1]
-    inv = 1.0 / np.maximum(c, 1e-6)
-    est = cv2.multiply(v, cv2.merge([inv, inv]))
-    for v, c in reversed(pyr[:-1]):
-        h, w = c.shape
-        up = cv2.resize(est, (w, h), interpolation=cv2.INTER_LINEAR)
-        rest = 1.0 - np.clip(c, 0.0, 1.0)
-        est = cv2.add(v, cv2.multiply(up, cv2.merge([rest, rest])))  # covered: its own value
-    return est
-
-
 def blend_mesh_border(ids: np.ndarray, out: np.ndarray, width: float) -> None:
     """Continue the mesh's map a little outside the mesh and fade it into the outer field.
 
