@@ -86,7 +86,7 @@ def tracked_in_order(frames: Iterable[tuple[int, np.ndarray]], trackers: Sequenc
     stop = threading.Event()
     inputs = [queue.Queue(maxsize=chunk) for _ in range(n)]
     outputs: list[queue.Queue] = [queue.Queue() for _ in range(n)]
-    errors: list[BaseException] = []  # from any lane or the feed; the first one is raised
+    feed_error: list[BaseException] = []
 
     def lane(k: int) -> None:
         tracker = trackers[k]
@@ -100,9 +100,11 @@ def tracked_in_order(frames: Iterable[tuple[int, np.ndarray]], trackers: Sequenc
                     break
                 index, rgb = item
                 outputs[k].put((index, tracker.track_frame(rgb, timestamp_ms(index, rate, base_ms))))
-        except BaseException as exc:  # handed to the consumer
-            errors.append(exc)
-            stop.set()
+        except BaseException as exc:  # handed to the consumer at the failed frame's position;
+            # the other lanes go on, so every frame before it is still delivered (stopping
+            # them here could end another lane first: a silently shorter track)
+            outputs[k].put(exc)
+            return
         outputs[k].put(_DONE)
 
     def feed() -> None:
@@ -111,7 +113,7 @@ def tracked_in_order(frames: Iterable[tuple[int, np.ndarray]], trackers: Sequenc
                 if not _put(inputs[(pos // chunk) % n], item, stop):
                     return
         except BaseException as exc:  # a decoder error
-            errors.append(exc)
+            feed_error.append(exc)
         finally:
             close = getattr(frames, "close", None)
             if close is not None:  # a generator: stop its decoder thread now
@@ -134,12 +136,14 @@ def tracked_in_order(frames: Iterable[tuple[int, np.ndarray]], trackers: Sequenc
                 item = out.get(timeout=0.1)
             except queue.Empty:
                 continue
-            if item is _DONE:  # this lane ended: the input did, or some lane failed
+            if isinstance(item, BaseException):
+                raise item
+            if item is _DONE:
                 break
             yield item
             pos += 1
-        if errors:
-            raise errors[0]
+        if feed_error:
+            raise feed_error[0]
     finally:
         stop.set()
         for t in threads:
