@@ -40,6 +40,7 @@ import numpy as np
 
 from dexstudio.core.channels import N_BLENDSHAPES, N_DETAIL
 from dexstudio.core.errors import NoFaceError, OutputError
+from dexstudio.core.fingerprint import source_fingerprint
 from dexstudio.core.motion import MotionSource, MotionTrack
 from dexstudio.core.progress import CancelToken, Progress, ProgressCallback
 from dexstudio.core.rotation import matrix_to_euler, matrix_to_quaternion, quaternion_to_matrix
@@ -104,6 +105,7 @@ class ExtractSettings:
         d["face_rule"] = self.face_rule.value
         d["pose_weights"] = self.pose_weights.value
         d["version"] = EXTRACT_VERSION
+        d["code"] = source_fingerprint(Path(__file__).parent)  # any change to motion/ invalidates
         return json.dumps(d, sort_keys=True)
 
 

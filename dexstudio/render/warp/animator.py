@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 import cv2
 import numpy as np
 
 from dexstudio.core.channels import N_BLENDSHAPES
+from dexstudio.core.fingerprint import source_fingerprint
 from dexstudio.core.motion import ExpressionModel
 from dexstudio.core.rotation import euler_to_matrix, matrix_to_euler
 from dexstudio.motion import landmark_sets as ls
@@ -223,7 +225,9 @@ class WarpAnimator(Animator):
                            "reveal": (None if self.settings.reveal is None else
                                       [self.settings.reveal.max_stretch, self.settings.reveal.budget,
                                        self.settings.reveal.search_deg]),
-                           "basis": self.basis.info.get("sha", self.basis.info.get("date", ""))},
+                           "basis": self.basis.info.get("sha", self.basis.info.get("date", "")),
+                           # cached frames made by other versions of this code are not reused
+                           "code": source_fingerprint(Path(__file__).parent, Path(ls.__file__).parent)},
                           sort_keys=True)
 
     def _get_tracker(self):
