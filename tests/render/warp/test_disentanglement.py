@@ -22,7 +22,8 @@ _RETRACKER_GAP = (
     "known gap: the re-tracker (MediaPipe, configured as extraction configures it) reads head "
     "rotation that the rendered geometry does not have. Rendering rigid-free expression changes "
     "alone on liveportrait_s42 reads as up to 1.0 deg (gaze left 1.01, smile 0.92, jaw 0.78); "
-    "out-of-plane rotations read at 0.90x (pitch) and 0.70x (yaw) on d10; detector-every-frame readings jump by up to 1.3 deg "
+    "out-of-plane rotations read at 0.90x (pitch) and 0.70x (yaw) on d10; detector-every-frame "
+    "readings jump by up to 1.3 deg "
     "between neighbouring frames. Measured: sample max 1.38 deg (mean 0.53), d10 first 90 frames "
     "max 1.75 (mean 0.86), while the geometry holds the pose to 0.15 deg "
     "(test_frozen_pose_is_exact_in_the_rendered_geometry*)")
