@@ -25,6 +25,11 @@ from dexstudio.motion import landmark_sets as ls
 from dexstudio.render.warp import eyes
 
 _INNER = np.asarray(ls.LIPS_INNER)
+#: invented upper teeth start to show at this opening (inner-lip gap / mouth width) and
+#: are fully shown _TEETH_RAMP later: lips parted in speech show the incisors' edges (at
+#: 0.12 / 0.1, small openings were a black slit and mid ones a grey half-shown band)
+_TEETH_FROM = 0.04
+_TEETH_RAMP = 0.08
 #: the colour of invented teeth when the source's eye whites cannot be measured
 _IVORY = np.array([215, 205, 195], np.float32)
 #: inner-lip loop from the right corner along the upper lip to the left corner
@@ -242,16 +247,19 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, cavity: np.ndarray, 
     tongue = look.tongue_rgb[None, :] * np.clip(lit, 0.0, 1.1)[:, None]
     col = col * (1.0 - t_a[:, None]) + tongue * t_a[:, None]
 
-    # upper teeth (only where the source shows none): once the opening exceeds ~12 % of
-    # the mouth width, incisor edges show under the upper lip
+    # upper teeth (only where the source shows none): once the opening exceeds ~4 % of
+    # the mouth width, incisor edges show under the upper lip; in a small opening they
+    # fill more of it (up to 58 %), in a wide one at most 28 %
     if look.teeth_rgb is None:
-        show = float(np.clip((gap / width - 0.12) / 0.1, 0.0, 1.0))
+        rel = gap / width
+        show = float(np.clip((rel - _TEETH_FROM) / _TEETH_RAMP, 0.0, 1.0))
         if show > 0.0:
             # incisors show ~3 % of the face size below the lip (not foreshortened by a
             # head turn, unlike the mouth width), at most 28 % of the opening, less
             # towards the corners (the teeth's edge curves up like a smile)
             tall = 0.03 * look.face_size_px if look.face_size_px > 0 else 0.075 * width
-            band = np.minimum(tall, 0.28 * H) * (0.55 + 0.45 * across)
+            frac = 0.28 + 0.3 * (1.0 - float(np.clip((rel - _TEETH_FROM) / 0.16, 0.0, 1.0)))
+            band = np.minimum(tall, frac * H) * (0.55 + 0.45 * across)
             # depth below the top of the painted region (the upper lip for a closed
             # source; below the source's own opening for a parted one), per column,
             # smoothed along the mouth (no stair steps on a tilted mouth)

@@ -101,11 +101,11 @@ def test_gaze_moves_the_iris_sample() -> None:
     assert ok[0] and abs(sx[0] - src[ls.LEFT_IRIS_CENTER, 0]) < 0.5
 
 
-def _painted_interior(teeth_rgb, open_px: float = 30.0):
+def _painted_interior(teeth_rgb, open_px: float = 30.0, src: np.ndarray | None = None):
     """The layer painted into a mid-grey crop for the canonical (nearly closed) mouth
     opened by ``open_px``; returns (image, x of the mid-lip column, upper and lower
     inner-lip y there, first painted row there)."""
-    src = _face_points()
+    src = _face_points() if src is None else src
     tgt = _open_mouth(src, open_px)
     poly = tgt[list(ls.LIPS_INNER), :2]
     ys, xs = np.mgrid[int(poly[:, 1].min()):int(poly[:, 1].max()) + 1, int(poly[:, 0].min()):int(poly[:, 0].max()) + 1]
@@ -138,3 +138,22 @@ def test_a_wide_open_mouth_shows_teeth_throat_and_tongue() -> None:
 def test_a_source_that_shows_teeth_gets_no_invented_ones() -> None:
     img, x, top, bottom, first, last = _painted_interior(teeth_rgb=np.array([220, 215, 205], np.float32))
     assert img[first + 2, x].max() < 100
+
+
+def test_lips_parted_in_speech_show_teeth_not_a_dark_slit() -> None:
+    """A closed mouth parted a little (inner-lip gap 9-13 % of the mouth width) shows the
+    incisors' edges under the upper lip at full strength; they used to start at 12 %, so
+    such openings were a dark slit."""
+    from dexstudio.render.warp import mouth as m
+
+    closed = _face_points().copy()
+    inner = list(ls.LIPS_INNER)
+    mid = closed[inner, 1].mean()
+    closed[inner, 1] = mid + 0.05 * (closed[inner, 1] - mid)
+    width = float(np.linalg.norm(closed[ls.MOUTH_CORNER_LEFT, :2] - closed[ls.MOUTH_CORNER_RIGHT, :2]))
+    for open_px in (6.0, 8.0):
+        rel = m.mouth_gap(_open_mouth(closed, open_px)) / width
+        assert 0.08 < rel < 0.14, rel
+        img, x, top, bottom, first, last = _painted_interior(teeth_rgb=None, open_px=open_px, src=closed)
+        teeth = img[first + 1, x].astype(int)
+        assert teeth.min() > 100, (open_px, rel, teeth)  # light (a dark slit measured 9-26)
