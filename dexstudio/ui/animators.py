@@ -7,12 +7,18 @@ from typing import Callable
 from dexstudio.render.base import Animator
 
 
-def warp_factory(crop_size: int) -> Callable[[str], Animator]:
-    """A factory ``make(device) -> WarpAnimator`` (``""`` or ``"cpu"``: the CPU)."""
+def warp_factory(crop_size: int, full_turns: bool = False) -> Callable[[str], Animator]:
+    """A factory ``make(device) -> WarpAnimator`` (``""`` or ``"cpu"``: the CPU).
+
+    ``full_turns``: render head turns in full instead of easing those that would reveal
+    surface the portrait hides (``WarpSettings.reveal``; the face may tear).
+    """
     from dexstudio.render.warp.animator import WarpAnimator, WarpSettings
+    from dexstudio.render.warp.reveal import RevealLimit
 
     def make(device: str) -> Animator:
-        return WarpAnimator(WarpSettings(device="cpu" if device in ("", "cpu") else device))
+        return WarpAnimator(WarpSettings(device="cpu" if device in ("", "cpu") else device,
+                                         reveal=None if full_turns else RevealLimit()))
     return make
 
 

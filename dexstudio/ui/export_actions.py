@@ -73,8 +73,9 @@ class ExportActions(QObject):
             return None
         requests = list(builder.build(self._w.session.doc.evaluate(rng)).values())
         take = self._w.session.active_take()
+        prefs = self._w.prefs
         fn = tasks.export_video(req, requests, self._w.session.state.settings.rate,
-                                warp_factory(self._w.prefs.crop_size), worker_config(self._w.prefs),
+                                warp_factory(prefs.crop_size, prefs.full_turns), worker_config(prefs),
                                 self._w.media.source_image, self._w.media.driving_path(), take.start if take else 0)
         job = self._w.jobs.start("export", fn)
         self.job = job

@@ -111,7 +111,8 @@ class MediaActions(QObject):
     def _start_source_analysis(self, path: str, img: np.ndarray, face_index: Optional[int] = None,
                                face_at: Optional[tuple[float, float]] = None) -> JobHandle:
         crop = self._w.prefs.crop_size
-        fn = tasks.analyse_source(str(path), img, warp_factory(crop), face_index, crop, face_at)
+        fn = tasks.analyse_source(str(path), img, warp_factory(crop, self._w.prefs.full_turns), face_index, crop,
+                                  face_at)
         job = self._w.jobs.start("analyse", fn)
         self._w.job_status.track(job, "Finding the face in the portrait")
         job.succeeded.connect(self._on_source_analysed)
@@ -132,7 +133,7 @@ class MediaActions(QObject):
         project already holds (opened project): a background analysis that changes
         nothing in the document; a failure only leaves the result axes off."""
         crop = self._w.prefs.crop_size
-        fn = tasks.analyse_source(str(path), img, warp_factory(crop),
+        fn = tasks.analyse_source(str(path), img, warp_factory(crop, self._w.prefs.full_turns),
                                   self._w.session.state.source.face_index, crop)
         job = self._w.jobs.start("analyse-head", fn)
         job.succeeded.connect(self._on_head_measured)

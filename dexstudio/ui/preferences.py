@@ -9,7 +9,7 @@ from typing import Optional
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
     QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
@@ -41,6 +41,8 @@ class Preferences:
         checkpoint: DeX checkpoint (.safetensors) for the DeX animator.
         export_format, export_crf, export_height: default export settings (height 0 = source).
         crop_size: working crop of the preview render, pixels.
+        full_turns: warp animator: render head turns in full instead of easing those that
+            would reveal what the portrait hides (the face may tear).
         autosave_s: autosave interval, seconds.
     """
 
@@ -55,6 +57,7 @@ class Preferences:
     export_crf: int = 18
     export_height: int = 0
     crop_size: int = 512
+    full_turns: bool = False
     autosave_s: int = 60
 
     @classmethod
@@ -135,6 +138,12 @@ class PreferencesDialog(QDialog):
         self.crop.setSuffix(" px")
         self.crop.setValue(prefs.crop_size)
         f.addRow("Preview crop size:", self.crop)
+        self.full_turns = QCheckBox("Full head turns (warp animator)", g)
+        self.full_turns.setChecked(prefs.full_turns)
+        self.full_turns.setToolTip("Off: turns that would show a cheek or ear the portrait hides are eased "
+                                   "(a frontal face stays below ~18 deg of yaw). On: turns are rendered in "
+                                   "full and the face may tear.")
+        f.addRow("", self.full_turns)
         lay.addWidget(g)
 
         g = QGroupBox("Cache", self)
@@ -207,5 +216,5 @@ class PreferencesDialog(QDialog):
             cache_dir=self.cache_dir.text().strip(), animator=self.animator.currentData(),
             checkpoint=self.checkpoint.text().strip(), export_format=self.export_format.currentData(),
             export_crf=self.crf.value(), export_height=self.height_.value(), crop_size=self.crop.value(),
-            autosave_s=self.autosave.value(),
+            full_turns=self.full_turns.isChecked(), autosave_s=self.autosave.value(),
         )

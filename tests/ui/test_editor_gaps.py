@@ -411,3 +411,26 @@ def test_saved_unavailable_device_still_starts(qtbot, ui_settings, messages):
     finally:
         w.shutdown()
     assert not w.preview.worker.is_alive
+
+
+def test_full_turns_preference_switches_the_warp_animator_live(qtbot, win, tmp_path):
+    """The editor's counterpart of ``animate --full-turns``: a preference, applied live,
+    remembered across sessions, and part of the render cache key."""
+    from PySide6.QtCore import QSettings
+
+    from dexstudio.ui.preferences import Preferences
+
+    w = win
+    key_before = w.preview.key_animator.settings_key()
+    assert w.preview.key_animator.settings.reveal is not None  # eased by default
+    dlg = w.open_preferences()
+    assert not dlg.full_turns.isChecked()
+    dlg.full_turns.setChecked(True)
+    dlg.accept()
+    assert w.prefs.full_turns
+    assert w.preview.key_animator.settings.reveal is None
+    assert w.preview.key_animator.settings_key() != key_before  # frames of each setting cached apart
+    assert w.preview.worker._factory("cpu").settings.reveal is None  # the worker renders the same way
+    store = QSettings(str(tmp_path / "prefs.ini"), QSettings.Format.IniFormat)
+    w.prefs.save(store)
+    assert Preferences.load(QSettings(str(tmp_path / "prefs.ini"), QSettings.Format.IniFormat)).full_turns
