@@ -16,7 +16,7 @@ import resource
 import sys
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
@@ -147,8 +147,7 @@ def make_animator(name: str, device: str, checkpoint: Optional[str] = None, full
         raise DexStudioError(f"unknown animator {name!r}", "use --animator warp or --animator dex")
     from dexstudio.render.warp import WarpAnimator, WarpSettings
 
-    settings = WarpSettings(device=dev)
-    return WarpAnimator(replace(settings, reveal=None) if full_turns else settings)
+    return WarpAnimator(WarpSettings(device=dev).with_full_turns(full_turns))
 
 
 def render_frames(animator, state: SourceState, ev: EvaluatedMotion, track: MotionTrack,

@@ -114,9 +114,8 @@ def evaluate(driving: Path, source: Optional[Path] = None, motion: MotionOptions
     from dexstudio.io.image import load_image
     from dexstudio.io.video_reader import iter_frames
     from dexstudio.motion.face_model import load_canonical_face
-    from dexstudio.motion.extract import ExtractSettings, run_extraction
+    from dexstudio.motion.extract import ExtractSettings, make_tracker, run_extraction
     from dexstudio.motion.pose import solve_pose
-    from dexstudio.motion.tracker import MediaPipeTracker
     from dexstudio.render.warp import WarpAnimator
     from dexstudio.render.warp.crop import extract_crop
 
@@ -147,9 +146,7 @@ def evaluate(driving: Path, source: Optional[Path] = None, motion: MotionOptions
     mid = "eval"
     # the app's tracker exactly as extraction configures it (a different configuration,
     # e.g. pure ROI tracking with max_faces=1, reads landmarks with different biases)
-    cfg = ExtractSettings()
-    with MediaPipeTracker(cfg.model_path, cfg.max_faces, cfg.min_confidence) as tr_res, \
-            MediaPipeTracker(cfg.model_path, cfg.max_faces, cfg.min_confidence) as tr_base:
+    with make_tracker(ExtractSettings()) as tr_res, make_tracker(ExtractSettings()) as tr_base:
         R_ref, ref_bs = R_own, own_bs
         drv_iter = iter_frames(driving, 0, F) if self_re else None
         for i in range(F):

@@ -410,6 +410,12 @@ def _fit_observation(obs: FaceObservation, face: CanonicalFace,
     raise ValueError(f"unsupported landmark layout with {n} points (need 478/468 or 68)")
 
 
+def make_tracker(settings: ExtractSettings) -> MediaPipeTracker:
+    """The built-in tracker configured as ``settings`` ask (extraction's default, and
+    what ``dexstudio eval`` re-tracks with, so both read landmarks the same way)."""
+    return MediaPipeTracker(settings.model_path, settings.max_faces, settings.min_confidence)
+
+
 def cache_key(video_hash: str, tracker_key: str, settings: ExtractSettings) -> str:
     """sha256 of the video hash + tracker settings + extraction settings."""
     import hashlib
@@ -451,7 +457,7 @@ def run_extraction(path: str | os.PathLike[str], settings: ExtractSettings = Ext
     t0 = time.perf_counter()
     p = Path(path)
     info: VideoInfo = probe(p)
-    factory = tracker_factory or (lambda s: MediaPipeTracker(s.model_path, s.max_faces, s.min_confidence))
+    factory = tracker_factory or make_tracker
     with factory(settings) as tracker:
         if progress is not None:
             progress(Progress(0, None, "hashing"))

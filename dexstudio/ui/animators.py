@@ -14,11 +14,10 @@ def warp_factory(crop_size: int, full_turns: bool = False) -> Callable[[str], An
     surface the portrait hides (``WarpSettings.reveal``; the face may tear).
     """
     from dexstudio.render.warp.animator import WarpAnimator, WarpSettings
-    from dexstudio.render.warp.reveal import RevealLimit
 
     def make(device: str) -> Animator:
-        return WarpAnimator(WarpSettings(device="cpu" if device in ("", "cpu") else device,
-                                         reveal=None if full_turns else RevealLimit()))
+        settings = WarpSettings(device="cpu" if device in ("", "cpu") else device)
+        return WarpAnimator(settings.with_full_turns(full_turns))
     return make
 
 

@@ -89,9 +89,8 @@ class MainWindow(QMainWindow):
         self.playback.bind(self.act_loop, self.play_button, self.shuttle_label)
 
         self.prefs, self._startup_device_error = check_device_pref(self.prefs)
-        self.preview = PreviewRenderer(warp_factory(self.prefs.crop_size, self.prefs.full_turns),
-                                       warp_factory(self.prefs.crop_size, self.prefs.full_turns)("cpu"),
-                                       worker_config(self.prefs), self)
+        make = warp_factory(self.prefs.crop_size, self.prefs.full_turns)
+        self.preview = PreviewRenderer(make, make("cpu"), worker_config(self.prefs), self)
         self.preview.resultImage.connect(self._on_result_image)
         self.preview.busyChanged.connect(self._on_busy)
         self.preview.cacheMaskChanged.connect(self._on_cache_mask)

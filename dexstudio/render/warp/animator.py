@@ -12,7 +12,7 @@ the mouth opens wider than the source's.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
 
@@ -84,6 +84,11 @@ class WarpSettings:
     eyes: bool = True
     mouth: bool = True
     device: str = "cpu"
+
+    def with_full_turns(self, full_turns: bool) -> "WarpSettings":
+        """These settings with the reveal limit switched off when ``full_turns``
+        (``animate --full-turns``, the editor's "Full head turns" preference)."""
+        return replace(self, reveal=None) if full_turns else self
 
 
 @dataclass(frozen=True, eq=False)

@@ -30,6 +30,9 @@ _INNER = np.asarray(ls.LIPS_INNER)
 #: 0.12 / 0.1, small openings were a black slit and mid ones a grey half-shown band)
 _TEETH_FROM = 0.04
 _TEETH_RAMP = 0.08
+#: in a small opening the teeth fill up to 58 % of it, easing to 28 % over this much more
+#: opening (past it a wide mouth shows mostly throat)
+_TEETH_FILL_RAMP = 0.16
 #: the colour of invented teeth when the source's eye whites cannot be measured
 _IVORY = np.array([215, 205, 195], np.float32)
 #: inner-lip loop from the right corner along the upper lip to the left corner
@@ -251,14 +254,14 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, cavity: np.ndarray, 
     # the mouth width, incisor edges show under the upper lip; in a small opening they
     # fill more of it (up to 58 %), in a wide one at most 28 %
     if look.teeth_rgb is None:
-        rel = gap / width
-        show = float(np.clip((rel - _TEETH_FROM) / _TEETH_RAMP, 0.0, 1.0))
+        opened = gap / width - _TEETH_FROM
+        show = float(np.clip(opened / _TEETH_RAMP, 0.0, 1.0))
         if show > 0.0:
             # incisors show ~3 % of the face size below the lip (not foreshortened by a
             # head turn, unlike the mouth width), at most 28 % of the opening, less
             # towards the corners (the teeth's edge curves up like a smile)
             tall = 0.03 * look.face_size_px if look.face_size_px > 0 else 0.075 * width
-            frac = 0.28 + 0.3 * (1.0 - float(np.clip((rel - _TEETH_FROM) / 0.16, 0.0, 1.0)))
+            frac = 0.28 + 0.3 * (1.0 - float(np.clip(opened / _TEETH_FILL_RAMP, 0.0, 1.0)))
             band = np.minimum(tall, frac * H) * (0.55 + 0.45 * across)
             # depth below the top of the painted region (the upper lip for a closed
             # source; below the source's own opening for a parted one), per column,
