@@ -462,10 +462,10 @@ class WarpAnimator(Animator):
                 yy, xx = sy_all[sel], sx_all[sel]
                 if len(yy):
                     gx, gy = xx + x0, yy + y0
-                    sx, sy, cav = mouth_map(gx.astype(np.float32), gy.astype(np.float32), L, P)
+                    sx, sy, depth = mouth_map(gx.astype(np.float32), gy.astype(np.float32), L, P)
                     sub[yy, xx, 0] = sx
                     sub[yy, xx, 1] = sy
-                    layer = cavity_layer(S, gx, gy, cav, P, p.mouth)
+                    layer = cavity_layer(S, gx, gy, depth, P, p.mouth)
             if self.settings.eyes:
                 for eye, code in ((eyes_mod.RIGHT, 4), (eyes_mod.LEFT, 5)):
                     sel = k_all == code

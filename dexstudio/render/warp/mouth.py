@@ -180,8 +180,9 @@ def mouth_map(xs: np.ndarray, ys: np.ndarray, source: np.ndarray,
         xs, ys: (N,) target pixel coordinates (crop).
         source, target: (478, 2+) landmarks in crop pixels.
     Returns:
-        (sx, sy, cavity): (N,) float32 source positions and (N,) bool, True where the
-        pixel must be painted as mouth cavity.
+        (sx, sy, depth): (N,) float32 source positions and (N,) float32 how far each
+        pixel lies inside the cavity, target pixels (> 0: painted as mouth cavity; the
+        edge is anti-aliased by :func:`cavity_layer` from this distance).
     """
     at, et, nt, wt = _frame(target)
     as_, es, ns, ws = _frame(source)
@@ -199,38 +200,47 @@ def mouth_map(xs: np.ndarray, ys: np.ndarray, source: np.ndarray,
     vs = np.where(upper, (v - up_t) * k + up_s, (v - lo_t) * k + lo_s)
     # cavity: the opening grew here and the sample falls beyond the source's own opening
     grow = (lo_t - up_t) * k - (lo_s - up_s)
-    beyond = np.where(upper, vs >= lo_s, vs <= up_s)
-    cavity = beyond & (grow > 0.5)
-    vs = np.where(cavity, np.clip(vs, up_s, np.maximum(lo_s, up_s)), vs)
+    beyond = np.where(upper, vs - lo_s, up_s - vs) / k  # target px past the source's opening
+    depth = np.minimum(beyond, (grow - 0.5) / k)
+    vs = np.where(depth > 0, np.clip(vs, up_s, np.maximum(lo_s, up_s)), vs)
     p = as_ + np.outer(u * ws, es) + np.outer(vs, ns)
-    return p[:, 0].astype(np.float32), p[:, 1].astype(np.float32), cavity
+    return p[:, 0].astype(np.float32), p[:, 1].astype(np.float32), depth.astype(np.float32)
 
 
-def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, cavity: np.ndarray, target: np.ndarray,
+def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, target: np.ndarray,
                  look: MouthLook) -> MouthLayer | None:
     """Paint the cavity pixels (throat, tongue, upper teeth; see the module doc), feathered.
 
     Args:
         size: crop side S.
-        xs, ys: (N,) int pixel coordinates of the mouth-opening pixels; cavity: (N,) bool.
+        xs, ys: (N,) int pixel coordinates of the mouth-opening pixels.
+        depth: (N,) float32 from :func:`mouth_map`: > 0 inside the cavity, target pixels;
+            pixels within half a pixel of its edge are painted with partial cover (the
+            edge does not stair-step along a tilted or curved lip).
         target: (478, 2+) frame landmarks.
     """
-    if not cavity.any():
+    if not (depth > 0).any():
         return None
+    painted = depth > -0.5
+    cover_px = np.clip(depth[painted] + 0.5, 0.0, 1.0).astype(np.float32)
+    xs, ys = xs[painted], ys[painted]
     gap = mouth_gap(target)
     x0, y0 = max(int(xs.min()) - 3, 0), max(int(ys.min()) - 3, 0)
     x1, y1 = min(int(xs.max()) + 4, size), min(int(ys.max()) + 4, size)
     h, w = y1 - y0, x1 - x0
     mask = np.zeros((h, w), np.uint8)
-    mask[ys[cavity] - y0, xs[cavity] - x0] = 255
+    mask[ys - y0, xs - x0] = 255
     dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+    cover = np.zeros((h, w), np.float32)
+    cover[ys - y0, xs - x0] = cover_px
+    core = cover > 0.5  # the cavity proper (depth > 0), without its anti-aliased fringe
 
     # the mouth's frame at the painted pixels: u along the corners (0..1), v pixels
     # along the downward normal; up/lo: the inner lips there
-    py, px = ys[cavity] - y0, xs[cavity] - x0
+    py, px = ys - y0, xs - x0
     a, e, n, width = _frame(target)
     (uu, vu), (ul, vl) = _lip_curves(target, a, e, n, width)
-    dx, dy = xs[cavity] - a[0], ys[cavity] - a[1]
+    dx, dy = xs - a[0], ys - a[1]
     u = (dx * e[0] + dy * e[1]) / width
     v = dx * n[0] + dy * n[1]
     up = np.interp(u, uu, vu)
@@ -266,8 +276,8 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, cavity: np.ndarray, 
             # depth below the top of the painted region (the upper lip for a closed
             # source; below the source's own opening for a parted one), per column,
             # smoothed along the mouth (no stair steps on a tilted mouth)
-            has = mask.any(axis=0)
-            first = np.where(has, np.argmax(mask > 0, axis=0), h).astype(np.float64)
+            has = core.any(axis=0)
+            first = np.where(has, np.argmax(core, axis=0), h).astype(np.float64)
             if has.sum() >= 5:
                 cols = np.nonzero(has)[0]
                 first[cols] = np.convolve(np.pad(first[cols], 2, mode="edge"), np.ones(5) / 5.0, "valid")
@@ -286,6 +296,6 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, cavity: np.ndarray, 
     rgb[py, px] = col
     rim = cv2.dilate(rgb, np.ones((5, 5), np.uint8))
     np.copyto(rgb, rim, where=(mask == 0)[..., None])
-    a_mask = cv2.GaussianBlur(mask, (0, 0), 0.7).astype(np.float32)[..., None] / 255.0
+    a_mask = cv2.GaussianBlur(cover, (0, 0), 0.7)[..., None]
     strength = float(np.clip(gap / 2.0, 0.0, 1.0))  # a hairline opening stays lip-coloured
     return MouthLayer((x0, y0, x1, y1), rgb.astype(np.float32), a_mask * strength)
