@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from dexstudio.motion import landmark_sets as ls
@@ -157,3 +158,33 @@ def test_lips_parted_in_speech_show_teeth_not_a_dark_slit() -> None:
         img, x, top, bottom, first, last = _painted_interior(teeth_rgb=None, open_px=open_px, src=closed)
         teeth = img[first + 1, x].astype(int)
         assert teeth.min() > 100, (open_px, rel, teeth)  # light (a dark slit measured 9-26)
+
+
+def test_the_cavity_edge_is_anti_aliased_on_a_tilted_mouth() -> None:
+    """On a tilted mouth the cavity's upper edge is placed to sub-pixel precision: its
+    per-column position (from the layer's cover) bends smoothly, without the 1-pixel
+    steps of a blurred binary mask (largest second difference: 0.37 px before, 0.04 now)."""
+    src = _face_points()  # closed: the whole opening is cavity, its top edge is the upper lip
+    tgt = _open_mouth(src, 24.0)
+    c = tgt[ls.UPPER_LIP_INNER_MID, :2].copy()
+    a = np.radians(7.0)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    tgt[:, :2] = (tgt[:, :2] - c) @ rot.T + c
+    poly = tgt[list(ls.LIPS_INNER), :2]
+    ys, xs = np.mgrid[int(poly[:, 1].min()) - 1:int(poly[:, 1].max()) + 2,
+                      int(poly[:, 0].min()) - 1:int(poly[:, 0].max()) + 2]
+    inside = np.zeros(ys.shape, np.uint8)
+    cv2.fillPoly(inside, [np.round(poly - [xs.min(), ys.min()]).astype(np.int32)], 1)
+    xs, ys = xs[inside > 0], ys[inside > 0]
+    _, _, depth = mouth.mouth_map(xs.astype(np.float32), ys.astype(np.float32), src, tgt)
+    look = mouth.MouthLook(gap=0.0, cavity_rgb=np.array([40, 16, 14], np.float32), teeth_rgb=None)
+    layer = mouth.cavity_layer(512, xs, ys, depth, tgt, look)
+    assert layer is not None
+    x0, y0, x1, y1 = layer.box
+    alpha = layer.alpha[..., 0]
+    # the edge per column: rows above the mouth's middle that are not (yet) cavity
+    mid_y = int(np.round(0.5 * (tgt[ls.UPPER_LIP_INNER_MID, 1] + tgt[ls.LOWER_LIP_INNER_MID, 1]))) - y0
+    cols = np.arange(int(tgt[ls.UPPER_LIP_INNER_MID, 0]) - 20, int(tgt[ls.UPPER_LIP_INNER_MID, 0]) + 21) - x0
+    edge = (1.0 - alpha[:mid_y, cols]).sum(0)
+    assert np.ptp(edge) > 3.0  # the tilt moves the edge by several pixels over these columns
+    assert np.abs(np.diff(edge, 2)).max() < 0.15
