@@ -5,12 +5,12 @@ The painted interior, in the mouth's own frame (``u`` 0..1 from corner to corner
 0..1 from the upper to the lower inner lip):
 
 * throat: a dark, lip-tinted cavity, darkest in the middle, lighter towards the lips;
-* tongue: a lit, lip-coloured hump rising from the lower lip (up to 40 % of the
-  opening, less towards the corners);
+* tongue: a lip-coloured hump rising from the lower lip (up to 35 % of the opening,
+  less towards the corners), lit at the front and fading into the throat at the back;
 * upper teeth: where the source shows none, a band of incisor edges under the upper
   lip once the mouth opens wide enough to show them (real open mouths almost always
-  do), in the source's own white (the whites of its eyes), shadowed under the lip and
-  fading towards the corners. A source that shows teeth keeps its own: they follow
+  do), in the source's own white (the whites of its eyes) at most 85 % as bright (the
+  mouth's shade), shadowed under the lip and darker towards the corners. A source that shows teeth keeps its own: they follow
   the upper lip through :func:`mouth_map`.
 """
 
@@ -253,11 +253,13 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, t
     col = look.cavity_rgb[None, :] * shade[:, None]
 
     # tongue: a hump on the floor of the mouth, lit on top
-    hump = np.minimum(0.45 * H, 0.3 * width) * across ** 0.35
+    hump = np.minimum(0.35 * H, 0.25 * width) * across ** 0.35
     d_t = v - (lo - hump)  # > 0 inside the tongue
-    t_a = np.clip(d_t / 1.5, 0.0, 1.0) * (hump > 1.0)
-    lit = 0.8 + 0.35 * np.exp(-np.maximum(d_t, 0.0) / max(1.0, 0.3 * float(hump.max(initial=1.0))))
-    tongue = look.tongue_rgb[None, :] * np.clip(lit, 0.0, 1.1)[:, None]
+    # its back edge fades into the throat over a third of its height, and it is darker
+    # towards the back (in the throat's shadow) than at the front, behind the lower lip
+    t_a = np.clip(d_t / np.maximum(1.5, 0.35 * hump), 0.0, 1.0) * (hump > 1.0)
+    lit = 0.6 + 0.4 * np.clip(d_t / np.maximum(hump, 1.0), 0.0, 1.0)
+    tongue = look.tongue_rgb[None, :] * lit[:, None]
     col = col * (1.0 - t_a[:, None]) + tongue * t_a[:, None]
 
     # upper teeth (only where the source shows none): once the opening exceeds ~4 % of
@@ -286,8 +288,10 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, t
             t_w = inside * np.clip((across - 0.25) / 0.35, 0.0, 1.0) * show
             tone = 0.72 + 0.28 * np.clip(d_u / np.maximum(band, 1e-3), 0.0, 1.0)  # shadow under the lip
             phase = (u - 0.5) / 0.15  # incisors ~15 % of the mouth width apart
-            tone = tone * (1.0 - 0.14 * np.exp(-((phase - np.round(phase)) / 0.05) ** 2))
-            teeth = look.white_rgb[None, :] * (tone * (0.8 + 0.2 * across))[:, None]
+            tone = tone * (1.0 - 0.1 * np.exp(-((phase - np.round(phase)) / 0.08) ** 2))
+            # teeth in an open mouth are in its shade: at most 85 % of the eye whites, and
+            # darker towards the corners, deeper in the mouth
+            teeth = look.white_rgb[None, :] * (tone * (0.5 + 0.35 * across))[:, None]
             col = col * (1.0 - t_w[:, None]) + teeth * t_w[:, None]
 
     # the feathered rim just outside the painted pixels takes a neighbour's colour
