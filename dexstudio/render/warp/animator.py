@@ -40,6 +40,7 @@ from dexstudio.render.warp.warp_field import (
     TpsField,
     apply_affines,
     blend_mesh_border,
+    drawn_triangles,
     raster_triangle_ids,
     signed_areas,
     small_matmul,
@@ -116,6 +117,8 @@ class WarpPayload:
         eye_mask: (S, S) uint8 source eye openings.
         mouth: the source mouth's look.
         own_blendshapes: (52,) float32 the source's own blendshape weights.
+        triangle_areas: (T,) float64 signed areas of the mesh triangles in the source
+            crop, pixels^2.
         reveal: the source's rotation limiter (None when ``WarpSettings.reveal`` is off).
     """
 
@@ -135,6 +138,7 @@ class WarpPayload:
     eye_mask: np.ndarray
     mouth: MouthLook
     own_blendshapes: np.ndarray
+    triangle_areas: np.ndarray
     reveal: Optional[RevealLimiter] = None
 
 
@@ -347,6 +351,7 @@ class WarpAnimator(Animator):
             reveal=(None if self.settings.reveal is None else
                     RevealLimiter(canon, self.topology.triangles, self._tri_kind == 0, fit.rotation,
                                   self.settings.reveal)),
+            triangle_areas=signed_areas(L, self.topology.triangles),
         )
 
     # ------------------------------------------------------------------ render
@@ -444,10 +449,10 @@ class WarpAnimator(Animator):
         x1, y1 = np.clip(hi, 0, S)
         if x1 > x0 and y1 > y0:
             roi = (int(x0), int(y0), int(x1), int(y1))
-            # surfaces turned away from the viewer are not drawn (painting them folds the
-            # source's silhouette into the face: a dark seam along a turned-away cheek)
-            facing = signed_areas(P, tri) * self._front > 0
-            ids = raster_triangle_ids(P[:468, :2], P[:468, 2], tri, roi, active=facing)
+            # surfaces turned away from the viewer, or shrunk to slivers at the far
+            # cheek, are not drawn (:func:`drawn_triangles`)
+            drawn = drawn_triangles(p.triangle_areas, signed_areas(P, tri), self._front, self._tri_kind == 0)
+            ids = raster_triangle_ids(P[:468, :2], P[:468, 2], tri, roi, active=drawn)
             aff = triangle_affines(P[:468, :2], L[:468, :2], tri)
             sub = fmap[y0:y1, x0:x1]
             apply_affines(ids, aff, roi, out=sub)

@@ -73,3 +73,23 @@ def test_apply_affines_identity() -> None:
     mx, my = apply_affines(ids, A, (0, 0, 41, 41))
     yy, xx = np.nonzero(ids)
     assert np.allclose(mx[yy, xx], xx, atol=1e-3) and np.allclose(my[yy, xx], yy, atol=1e-3)
+
+
+def test_slivers_of_the_face_surface_are_not_drawn() -> None:
+    from dexstudio.render.warp.warp_field import drawn_triangles
+
+    src = np.full(10, 40.0)  # signed areas, front = +1
+    tgt = np.full(10, 36.0)
+    tgt[3] = 40.0 / 6.0  # shrunk 6x (the median shrinks 1.1x): a sliver at the far cheek
+    tgt[4] = -20.0  # turned away
+    tgt[5] = 40.0 / 3.0  # shrunk 3x: still drawn
+    surface = np.ones(10, bool)
+    drawn = drawn_triangles(src, tgt, 1.0, surface)
+    assert drawn.tolist() == [True, True, True, False, False, True, True, True, True, True]
+    # a lid or mouth triangle that closes is drawn regardless
+    surface[3] = False
+    assert drawn_triangles(src, tgt, 1.0, surface)[3]
+    # a face that is small in the frame as a whole is drawn whole
+    assert drawn_triangles(src, src / 6.0, 1.0, np.ones(10, bool)).all()
+    # the other winding
+    assert drawn_triangles(-src, -tgt, -1.0, np.ones(10, bool)).tolist() == drawn.tolist()
