@@ -399,6 +399,7 @@ class WarpAnimator(Animator):
         if self.settings.eyes:
             for eye in (eyes_mod.RIGHT, eyes_mod.LEFT):
                 eyes_mod.cap_opening(P, p.landmarks, eye)
+                eyes_mod.close_lids(P, p.landmarks, eye)
         ring = _project(p.ring_canonical, R, s, c)[:, :2]
         own_move = (ring - p.ring_source) * p.ring_rigidity[:, None]
         with_oval = P[p.ring_oval, :2] - p.landmarks[p.ring_oval, :2]

@@ -161,6 +161,71 @@ def eyeball_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray
     return sx, sy, ok
 
 
+#: eyes tracked at most this open (lid gap relative to the source's, :func:`lid_gap`) are
+#: drawn shut: MediaPipe's mesh leaves a shut eye 7-15 % open (liveportrait_d10, frames
+#: 223 and 333-335: eyes fully shut in the video, blink scores 0.69-0.74), which
+#: rendered as a grey sliver of eyeball under the lashes
+_SHUT_BELOW = 0.15
+#: above this, the opening is drawn as tracked; in between it eases (C1) from shut to it
+_SHUT_EASE_TO = 0.4
+
+
+def eased_opening(ratio: float) -> float:
+    """The lid gap to draw for a tracked one, both relative to the source's: 0 up to
+    ``_SHUT_BELOW``, a cubic ease in between (slope 0 at its start; value
+    ``_SHUT_EASE_TO`` and slope 1 at its end), unchanged above."""
+    a, b = _SHUT_BELOW, _SHUT_EASE_TO
+    if ratio >= b:
+        return ratio
+    if ratio <= a:
+        return 0.0
+    t = (ratio - a) / (b - a)
+    return b * (3 * t * t - 2 * t ** 3) + (b - a) * (t ** 3 - t * t)
+
+
+def _lower_lid(eye: EyeSpec) -> tuple[int, ...]:
+    """The lower lid's contour points, corners included."""
+    return tuple(i for i in eye.contour if i not in eye.lid_margin) + (eye.outer, eye.inner)
+
+
+def lid_gap(lm: np.ndarray, eye: EyeSpec) -> float:
+    """Mean distance between the lid margins over the middle 60 % of the eye, in eye
+    widths (0 = shut)."""
+    a, e, n, w = _eye_frame(lm, eye)
+    u = np.linspace(0.2, 0.8, 13)
+    up = np.interp(u, *_curve(lm, eye.lid_margin, a, e, n, w))
+    lo = np.interp(u, *_curve(lm, _lower_lid(eye), a, e, n, w))
+    return float(np.mean(lo - up)) / w
+
+
+def close_lids(target: np.ndarray, source: np.ndarray, eye: EyeSpec) -> None:
+    """Draw a nearly closed eye shut (in place): the upper lid's margin comes down towards
+    the lower lid so the gap is :func:`eased_opening` of the tracked one (corners and
+    lower lid stay; the lid band above follows its margin in :func:`lid_map`).
+
+    Args:
+        target: (478, 2+) the frame's points, crop pixels; the upper lid margin is moved.
+        source: (478, 2+) the source's points, crop pixels.
+        eye: which eye.
+    """
+    g_s = lid_gap(source, eye)
+    if g_s <= 1e-6:
+        return
+    ratio = max(lid_gap(target, eye), 0.0) / g_s
+    drawn = eased_opening(ratio)
+    if drawn >= ratio:
+        return
+    f = drawn / ratio if ratio > 0 else 0.0
+    at, et, nt, wt = _eye_frame(target, eye)
+    upper = [i for i in eye.lid_margin if i not in (eye.outer, eye.inner)]
+    d = target[upper, :2] - at
+    u = _dot2(d, et) / wt
+    v = _dot2(d, nt)
+    v_low = np.interp(u, *_curve(target, _lower_lid(eye), at, et, nt, wt))
+    v_new = v_low + f * (v - v_low)
+    target[upper, :2] += np.outer(v_new - v, nt)
+
+
 def cap_opening(target: np.ndarray, source: np.ndarray, eye: EyeSpec, gain: float = 1.35,
                 margin: float = 0.04) -> None:
     """Keep an eye from opening much wider than the source shows it (in place).

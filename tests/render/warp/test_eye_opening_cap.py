@@ -43,3 +43,56 @@ def test_an_open_source_eye_blinks_and_widens_freely():
         before = tgt.copy()
         eyes.cap_opening(tgt, src, eyes.RIGHT)
         assert np.array_equal(tgt, before)
+
+
+def _face() -> np.ndarray:
+    """(478, 3) the canonical face seen frontally at 12 px/cm (real eye topology)."""
+    from dexstudio.motion.face_model import load_canonical_face
+
+    v = load_canonical_face().vertices.astype(np.float64)
+    P = np.zeros((478, 3))
+    P[:468, 0] = 256 + 12 * v[:, 0]
+    P[:468, 1] = 256 - 12 * v[:, 1]
+    return P
+
+
+def _lower_upper_lid(P: np.ndarray, f: float) -> np.ndarray:
+    """The right eye's upper-lid margin brought down to ``f`` of its distance to the lower lid."""
+    eye = eyes.RIGHT
+    out = P.copy()
+    upper = [i for i in eye.lid_margin if i not in (eye.outer, eye.inner)]
+    lower = [i for i in eye.contour if i not in eye.lid_margin]
+    for i in upper:
+        j = lower[int(np.argmin(np.abs(P[lower, 0] - P[i, 0])))]
+        out[i, 1] = P[j, 1] + f * (P[i, 1] - P[j, 1])
+    return out
+
+
+def _opening(P: np.ndarray) -> float:
+    return eyes.lid_gap(P, eyes.RIGHT)
+
+
+def test_the_eased_opening_is_shut_below_15_percent_and_unchanged_above_40():
+    r = np.linspace(0.0, 1.0, 201)
+    e = np.array([eyes.eased_opening(float(x)) for x in r])
+    assert np.all(e[r <= 0.15] == 0.0) and np.allclose(e[r >= 0.4], r[r >= 0.4])
+    assert np.all(np.diff(e) >= 0.0)  # monotonic: a closing lid never reopens
+    assert np.abs(np.diff(e)).max() < 2.5 * (r[1] - r[0])  # no jump (steepest: slope 2.3)
+
+
+def test_an_eye_tracked_a_quarter_open_is_drawn_shut():
+    """MediaPipe leaves a shut eye 7-15 % open; drawn, that was a sliver of eyeball."""
+    src = _face()
+    tgt = _lower_upper_lid(src, 0.12)
+    lower = [i for i in eyes.RIGHT.contour if i not in eyes.RIGHT.lid_margin]
+    before = tgt.copy()
+    eyes.close_lids(tgt, src, eyes.RIGHT)
+    assert _opening(before) > 0.1 * _opening(src)
+    assert abs(_opening(tgt)) < 0.01 * _opening(src)
+    assert np.array_equal(tgt[lower], before[lower])  # the lower lid and the corners stay
+    assert np.array_equal(tgt[[eyes.RIGHT.outer, eyes.RIGHT.inner]], before[[eyes.RIGHT.outer, eyes.RIGHT.inner]])
+    # an eye tracked half open is drawn as tracked
+    half = _lower_upper_lid(src, 0.5)
+    kept = half.copy()
+    eyes.close_lids(half, src, eyes.RIGHT)
+    assert np.array_equal(half, kept)
