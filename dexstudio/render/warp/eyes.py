@@ -188,14 +188,18 @@ def _lower_lid(eye: EyeSpec) -> tuple[int, ...]:
     return tuple(i for i in eye.contour if i not in eye.lid_margin) + (eye.outer, eye.inner)
 
 
+#: facing points of the lid margins (upper, lower), middle of each eye
+_LID_PAIRS = {ls.RIGHT_EYE_OUTER: ((160, 159, 158), (144, 145, 153)),
+              ls.LEFT_EYE_OUTER: ((387, 386, 385), (373, 374, 380))}
+
+
 def lid_gap(lm: np.ndarray, eye: EyeSpec) -> float:
-    """Mean distance between the lid margins over the middle 60 % of the eye, in eye
-    widths (0 = shut)."""
+    """Mean distance between facing points of the lid margins across the corner line,
+    in eye widths (0 = shut)."""
     a, e, n, w = _eye_frame(lm, eye)
-    u = np.linspace(0.2, 0.8, 13)
-    up = np.interp(u, *_curve(lm, eye.lid_margin, a, e, n, w))
-    lo = np.interp(u, *_curve(lm, _lower_lid(eye), a, e, n, w))
-    return float(np.mean(lo - up)) / w
+    up, lo = _LID_PAIRS[eye.outer]
+    d = lm[list(lo), :2] - lm[list(up), :2]
+    return float(np.mean(d[:, 0] * n[0] + d[:, 1] * n[1])) / w
 
 
 def close_lids(target: np.ndarray, source: np.ndarray, eye: EyeSpec) -> None:
