@@ -48,7 +48,8 @@ class ExpressionBasis:
     def with_pose_bias(self, pose_bias: np.ndarray, info: dict | None = None) -> "ExpressionBasis":
         meta = dict(self.info)
         meta.update(info or {})
-        return ExpressionBasis(self.basis, self.names, meta, np.asarray(pose_bias, np.float32).reshape(N_BLENDSHAPES, 3))
+        bias = np.asarray(pose_bias, np.float32).reshape(N_BLENDSHAPES, 3)
+        return ExpressionBasis(self.basis, self.names, meta, bias)
 
     def apparent_rotation(self, weight_change: np.ndarray) -> np.ndarray:
         """(52,) blendshape change from the source's own -> (3,) apparent rotation vector (deg)."""

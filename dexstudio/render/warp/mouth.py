@@ -4,14 +4,16 @@ plausible inside over the stretched inner-lip region instead of stretched lip te
 The painted interior, in the mouth's own frame (``u`` 0..1 from corner to corner, ``r``
 0..1 from the upper to the lower inner lip):
 
-* throat: a dark, lip-tinted cavity, darkest in the middle, lighter towards the lips;
+* throat: a dark, lip-tinted cavity (the lips' colour at 45 %), darkest in the middle,
+  lighter towards the lips;
 * tongue: a lip-coloured hump rising from the lower lip (up to 55 % of the opening,
   less towards the corners), lit at the front and fading into the throat at the back;
 * upper teeth: where the source shows none, a band of incisor edges under the upper
   lip once the mouth opens wide enough to show them (real open mouths almost always
-  do), in the source's own white (the whites of its eyes) at most 85 % as bright (the
-  mouth's shade), shadowed under the lip and darker towards the corners. A source that shows teeth keeps its own: they follow
-  the upper lip through :func:`mouth_map`.
+  do), in the source's own white (the whites of its eyes, warmed) at most 85 % as
+  bright (the mouth's shade), shadowed under the lip and darker towards the corners.
+  A source that shows teeth keeps its own: they follow the upper lip through
+  :func:`mouth_map`.
 """
 
 from __future__ import annotations
@@ -139,7 +141,8 @@ def _eye_white(crop: np.ndarray, eye_mask: np.ndarray) -> np.ndarray:
         if len(white) >= 5:
             w = white.mean(0)
             w = 0.5 * w + 0.5 * float(w.mean())  # half-way to grey: eye whites carry veins
-            w = (1.0 - _TEETH_WARM) * w + _TEETH_WARM * _WARM_IVORY * (float(w.mean()) / float(_WARM_IVORY.mean()))
+            ivory = _WARM_IVORY * (float(w.mean()) / float(_WARM_IVORY.mean()))  # at the white's brightness
+            w = (1.0 - _TEETH_WARM) * w + _TEETH_WARM * ivory
             # eye whites read greyish in small crops: lift to a tooth-like brightness
             return np.clip(w * (200.0 / max(float(w.mean()), 1.0)), 0, 255).astype(np.float32)
     return _IVORY.copy()
