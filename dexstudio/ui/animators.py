@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from dexstudio.render.base import Animator
+
+if TYPE_CHECKING:
+    from dexstudio.ui.preferences import Preferences
 
 
 def warp_factory(crop_size: int, full_turns: bool = False) -> Callable[[str], Animator]:
@@ -21,4 +24,9 @@ def warp_factory(crop_size: int, full_turns: bool = False) -> Callable[[str], An
     return make
 
 
-__all__ = ["warp_factory"]
+def prefs_warp_factory(prefs: "Preferences") -> Callable[[str], Animator]:
+    """:func:`warp_factory` as the preferences set it (crop size, full head turns)."""
+    return warp_factory(prefs.crop_size, prefs.full_turns)
+
+
+__all__ = ["prefs_warp_factory", "warp_factory"]

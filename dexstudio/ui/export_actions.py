@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from dexstudio.core.errors import Cancelled, DexStudioError
 from dexstudio.ui import tasks
-from dexstudio.ui.animators import warp_factory
+from dexstudio.ui.animators import prefs_warp_factory
 from dexstudio.ui.export_dialog import ExportDialog, ExportRequest
 from dexstudio.ui.jobs import JobHandle
 from dexstudio.ui.preferences import ExportFormatPref
@@ -75,7 +75,7 @@ class ExportActions(QObject):
         take = self._w.session.active_take()
         prefs = self._w.prefs
         fn = tasks.export_video(req, requests, self._w.session.state.settings.rate,
-                                warp_factory(prefs.crop_size, prefs.full_turns), worker_config(prefs),
+                                prefs_warp_factory(prefs), worker_config(prefs),
                                 self._w.media.source_image, self._w.media.driving_path(), take.start if take else 0)
         job = self._w.jobs.start("export", fn)
         self.job = job

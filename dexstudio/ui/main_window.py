@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from dexstudio.core.errors import Cancelled, DexStudioError
 from dexstudio.ui import tasks
-from dexstudio.ui.animators import warp_factory
+from dexstudio.ui.animators import prefs_warp_factory
 from dexstudio.ui.channel_tree import ChannelTree
 from dexstudio.ui.crossfade_dialog import CrossfadeDialog
 from dexstudio.ui.curve_editor import CurveEditor
@@ -89,7 +89,7 @@ class MainWindow(QMainWindow):
         self.playback.bind(self.act_loop, self.play_button, self.shuttle_label)
 
         self.prefs, self._startup_device_error = check_device_pref(self.prefs)
-        make = warp_factory(self.prefs.crop_size, self.prefs.full_turns)
+        make = prefs_warp_factory(self.prefs)
         self.preview = PreviewRenderer(make, make("cpu"), worker_config(self.prefs), self)
         self.preview.resultImage.connect(self._on_result_image)
         self.preview.busyChanged.connect(self._on_busy)

@@ -16,7 +16,7 @@ from dexstudio.core.errors import DexStudioError
 from dexstudio.core.motion import MotionTrack
 from dexstudio.core.take import Take
 from dexstudio.ui import tasks
-from dexstudio.ui.animators import warp_factory
+from dexstudio.ui.animators import prefs_warp_factory
 from dexstudio.ui.jobs import JobHandle
 
 if TYPE_CHECKING:
@@ -111,8 +111,7 @@ class MediaActions(QObject):
     def _start_source_analysis(self, path: str, img: np.ndarray, face_index: Optional[int] = None,
                                face_at: Optional[tuple[float, float]] = None) -> JobHandle:
         crop = self._w.prefs.crop_size
-        fn = tasks.analyse_source(str(path), img, warp_factory(crop, self._w.prefs.full_turns), face_index, crop,
-                                  face_at)
+        fn = tasks.analyse_source(str(path), img, prefs_warp_factory(self._w.prefs), face_index, crop, face_at)
         job = self._w.jobs.start("analyse", fn)
         self._w.job_status.track(job, "Finding the face in the portrait")
         job.succeeded.connect(self._on_source_analysed)
@@ -133,7 +132,7 @@ class MediaActions(QObject):
         project already holds (opened project): a background analysis that changes
         nothing in the document; a failure only leaves the result axes off."""
         crop = self._w.prefs.crop_size
-        fn = tasks.analyse_source(str(path), img, warp_factory(crop, self._w.prefs.full_turns),
+        fn = tasks.analyse_source(str(path), img, prefs_warp_factory(self._w.prefs),
                                   self._w.session.state.source.face_index, crop)
         job = self._w.jobs.start("analyse-head", fn)
         job.succeeded.connect(self._on_head_measured)

@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, Slot
 
 from dexstudio.core.errors import DexStudioError
 from dexstudio.render.base import Animator
-from dexstudio.ui.animators import warp_factory
+from dexstudio.ui.animators import prefs_warp_factory
 from dexstudio.ui.preferences import Preferences, PreferencesDialog
 from dexstudio.worker.worker import GiB, MiB, WorkerConfig
 
@@ -93,7 +93,7 @@ class PreferencesActions(QObject):
         if prefs.full_turns != old.full_turns and prefs.animator is AnimatorKind.WARP:
             # the source is prepared again with the new setting (it is part of the warp
             # animator's settings key, so frames of either setting stay cached apart)
-            make = warp_factory(prefs.crop_size, prefs.full_turns)
+            make = prefs_warp_factory(prefs)
             w.preview.set_animator(make, make("cpu"))
         if prefs.crop_size != old.crop_size:
             w.session_sync.sync_preview_inputs()

@@ -222,6 +222,7 @@ class WarpAnimator(Animator):
         self._front = float(np.sign(np.median(signed_areas(frontal, self.topology.triangles))))
         # ``triangle id + 1`` (the raster's values) -> kind; 0 = no triangle
         self._kind_lut = np.concatenate([[0], self._tri_kind]).astype(np.int8)
+        self._surface = self._tri_kind == 0  # (T,) the face's surface (not mouth, lids, eyeballs)
         pw = self.face.procrustes_weights.astype(np.float64)
         self._procrustes_w = pw / pw.sum()
         self._gpu = None
@@ -349,7 +350,7 @@ class WarpAnimator(Animator):
             mouth=analyse_mouth(crop, L, fs_px, eye_mask),
             own_blendshapes=np.asarray(blendshapes, np.float32).reshape(N_BLENDSHAPES),
             reveal=(None if self.settings.reveal is None else
-                    RevealLimiter(canon, self.topology.triangles, self._tri_kind == 0, fit.rotation,
+                    RevealLimiter(canon, self.topology.triangles, self._surface, fit.rotation,
                                   self.settings.reveal)),
             triangle_areas=signed_areas(L, self.topology.triangles),
         )
@@ -452,7 +453,7 @@ class WarpAnimator(Animator):
             roi = (int(x0), int(y0), int(x1), int(y1))
             # surfaces turned away from the viewer, or shrunk to slivers at the far
             # cheek, are not drawn (:func:`drawn_triangles`)
-            drawn = drawn_triangles(p.triangle_areas, signed_areas(P, tri), self._front, self._tri_kind == 0)
+            drawn = drawn_triangles(p.triangle_areas, signed_areas(P, tri), self._front, self._surface)
             ids = raster_triangle_ids(P[:468, :2], P[:468, 2], tri, roi, active=drawn)
             aff = triangle_affines(P[:468, :2], L[:468, :2], tri)
             sub = fmap[y0:y1, x0:x1]

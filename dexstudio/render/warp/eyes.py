@@ -34,12 +34,14 @@ class EyeSpec:
     iris_ring: tuple[int, ...]
     lid_margin: tuple[int, ...]
     lid_crease: tuple[int, ...]
+    #: facing points of the lid margins in the middle of the eye: (upper ids, lower ids)
+    lid_pairs: tuple[tuple[int, ...], tuple[int, ...]]
 
 
 RIGHT = EyeSpec(ls.RIGHT_EYE, ls.RIGHT_EYE_OUTER, ls.RIGHT_EYE_INNER, ls.RIGHT_IRIS_CENTER, ls.RIGHT_IRIS,
-                topo.RIGHT_LID_MARGIN, topo.RIGHT_LID_CREASE)
+                topo.RIGHT_LID_MARGIN, topo.RIGHT_LID_CREASE, ((160, 159, 158), (144, 145, 153)))
 LEFT = EyeSpec(ls.LEFT_EYE, ls.LEFT_EYE_OUTER, ls.LEFT_EYE_INNER, ls.LEFT_IRIS_CENTER, ls.LEFT_IRIS,
-               topo.LEFT_LID_MARGIN, topo.LEFT_LID_CREASE)
+               topo.LEFT_LID_MARGIN, topo.LEFT_LID_CREASE, ((387, 386, 385), (373, 374, 380)))
 
 
 def _eye_frame(lm: np.ndarray, eye: EyeSpec):
@@ -188,18 +190,12 @@ def _lower_lid(eye: EyeSpec) -> tuple[int, ...]:
     return tuple(i for i in eye.contour if i not in eye.lid_margin) + (eye.outer, eye.inner)
 
 
-#: facing points of the lid margins (upper, lower), middle of each eye
-_LID_PAIRS = {ls.RIGHT_EYE_OUTER: ((160, 159, 158), (144, 145, 153)),
-              ls.LEFT_EYE_OUTER: ((387, 386, 385), (373, 374, 380))}
-
-
 def lid_gap(lm: np.ndarray, eye: EyeSpec) -> float:
-    """Mean distance between facing points of the lid margins across the corner line,
-    in eye widths (0 = shut)."""
-    a, e, n, w = _eye_frame(lm, eye)
-    up, lo = _LID_PAIRS[eye.outer]
-    d = lm[list(lo), :2] - lm[list(up), :2]
-    return float(np.mean(d[:, 0] * n[0] + d[:, 1] * n[1])) / w
+    """Mean distance between facing points of the lid margins (``EyeSpec.lid_pairs``)
+    across the corner line, in eye widths (0 = shut)."""
+    _, _, n, w = _eye_frame(lm, eye)
+    up, lo = eye.lid_pairs
+    return float(np.mean(_dot2(lm[list(lo), :2] - lm[list(up), :2], n))) / w
 
 
 def close_lids(target: np.ndarray, source: np.ndarray, eye: EyeSpec) -> None:

@@ -253,11 +253,10 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, t
     x0, y0 = max(int(xs.min()) - 3, 0), max(int(ys.min()) - 3, 0)
     x1, y1 = min(int(xs.max()) + 4, size), min(int(ys.max()) + 4, size)
     h, w = y1 - y0, x1 - x0
-    mask = np.zeros((h, w), np.uint8)
-    mask[ys - y0, xs - x0] = 255
-    dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
     cover = np.zeros((h, w), np.float32)
-    cover[ys - y0, xs - x0] = cover_px
+    cover[ys - y0, xs - x0] = cover_px  # > 0 on every painted pixel
+    mask = (cover > 0).astype(np.uint8) * 255
+    dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
     core = cover > 0.5  # the cavity proper (depth > 0), without its anti-aliased fringe
 
     # the mouth's frame at the painted pixels: u along the corners (0..1), v pixels
