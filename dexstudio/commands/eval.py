@@ -16,6 +16,9 @@ repeated, scored the same way):
   mean absolute blendshape difference from the source's own, and the largest single one.
   "The source's own" is what the same re-tracker measures on the source crop, so tracker
   differences between a full image and a crop do not count as drift.
+* tracker floor (with ``--freeze pose``): the largest and mean angle the re-tracker reads
+  between the source crop and shifted / scaled copies of it (:mod:`dexstudio.motion.pose_floor`),
+  i.e. how precisely the frozen pose drift can be read at all on this portrait.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from dexstudio.core.channels import ALL_CHANNEL_IDS, EXPR_CHANNEL_IDS, POSE_CHAN
 from dexstudio.core.errors import DexStudioError
 from dexstudio.core.progress import CancelToken, Progress, ProgressCallback
 from dexstudio.core.rotation import euler_to_matrix, rotation_angle_deg
+from dexstudio.motion.pose_floor import PoseFloor
 from dexstudio.render.base import FrameMotion, SourceOptions
 
 
@@ -64,6 +68,8 @@ class EvalReport:
     result: Scores
     baseline: Scores
     pose_drift_max_deg: float  # NaN unless pose is frozen
+    pose_drift_mean_deg: float
+    pose_floor: Optional[PoseFloor]  # the re-tracker's floor on the source (frozen pose only)
     pose_error_mean_deg: float
     expr_drift_max_mean: float  # NaN unless expression channels are frozen
     expr_drift_max_abs: float
@@ -204,11 +210,18 @@ def evaluate(driving: Path, source: Optional[Path] = None, motion: MotionOptions
                 base.lost += 1
             if progress is not None and i % 10 == 0:
                 progress(Progress(i + 1, F, "evaluating"))
+    floor = None
+    if pose_frozen:
+        from dexstudio.motion.pose_floor import pose_floor
+
+        with make_tracker(ExtractSettings()) as tr_floor:
+            floor = pose_floor(tr_floor, crop0, face)
     nan = float("nan")
     return EvalReport(
         clip=Path(driving).name, frames=F, self_reenactment=self_re, result=res.scores(),
         baseline=base.scores(),
         pose_drift_max_deg=max(pose_drift) if pose_drift else nan,
+        pose_drift_mean_deg=float(np.mean(pose_drift)) if pose_drift else nan, pose_floor=floor,
         pose_error_mean_deg=float(np.mean(pose_err)) if pose_err else nan,
         expr_drift_max_mean=max(expr_drift) if expr_drift else nan,
         expr_drift_max_abs=max(expr_abs) if expr_abs else nan,
@@ -245,7 +258,10 @@ def run(args: argparse.Namespace) -> int:
         if r.result.lost:
             extra.append(f"re-tracker lost the face on {r.result.lost} frames")
         if not np.isnan(r.pose_drift_max_deg):
-            extra.append(f"frozen pose drift max {r.pose_drift_max_deg:.2f} deg")
+            extra.append(f"frozen pose drift max {r.pose_drift_max_deg:.2f} deg (mean {r.pose_drift_mean_deg:.2f})")
+            if r.pose_floor is not None and r.pose_floor.copies:
+                extra.append(f"re-tracker floor on this source max {r.pose_floor.max_deg:.2f} deg (mean "
+                             f"{r.pose_floor.mean_deg:.2f}; shifted/scaled copies, no rotation)")
         if not np.isnan(r.expr_drift_max_mean):
             extra.append(f"frozen expression drift max {r.expr_drift_max_mean:.3f} (largest channel "
                          f"{r.expr_drift_max_abs:.3f}); pose error mean {r.pose_error_mean_deg:.2f} deg")
