@@ -102,6 +102,7 @@ class AnimateOptions:
     side_by_side: bool = False
     save_project: Optional[Path] = None
     full_turns: bool = False  # warp: no reveal limit (render/warp/reveal.py)
+    moving_background: bool = False  # warp: the background follows the head (render/warp/person_mask.py)
 
 
 @dataclass(frozen=True)
@@ -128,10 +129,12 @@ def peak_rss_mb() -> float:
     return r / 1024.0 if sys.platform != "darwin" else r / (1024.0 * 1024.0)
 
 
-def make_animator(name: str, device: str, checkpoint: Optional[str] = None, full_turns: bool = False):
+def make_animator(name: str, device: str, checkpoint: Optional[str] = None, full_turns: bool = False,
+                  moving_background: bool = False):
     """The animator for ``--animator``, ``--device``, (DeX) ``--checkpoint`` and (warp)
     ``--full-turns`` (no reveal limit: head turns render in full even where the source
-    does not show the surface they need).
+    does not show the surface they need) and ``--moving-background`` (the background
+    near the head moves with it instead of staying still).
 
     Raises:
         ModelNotFoundError: ``dex`` without a checkpoint (the message says how to train one).
@@ -147,7 +150,7 @@ def make_animator(name: str, device: str, checkpoint: Optional[str] = None, full
         raise DexStudioError(f"unknown animator {name!r}", "use --animator warp or --animator dex")
     from dexstudio.render.warp import WarpAnimator, WarpSettings
 
-    return WarpAnimator(WarpSettings(device=dev).with_full_turns(full_turns))
+    return WarpAnimator(WarpSettings(device=dev).with_choices(full_turns, moving_background))
 
 
 def render_frames(animator, state: SourceState, ev: EvaluatedMotion, track: MotionTrack,
@@ -205,7 +208,7 @@ def _run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions
     if opts.save_project is not None:
         check_output_writable(Path(opts.save_project), ExportFormat.MP4)
     image = load_image(source)
-    animator = make_animator(opts.animator, opts.device, opts.checkpoint, opts.full_turns)
+    animator = make_animator(opts.animator, opts.device, opts.checkpoint, opts.full_turns, opts.moving_background)
     # analyse the source while the driving clip is tracked (both use a core each)
     prepared: dict[str, object] = {}
     inner = CancelToken()  # stops the tracking early when the source turns out unusable
@@ -298,15 +301,16 @@ def motion_options(args: argparse.Namespace) -> MotionOptions:
 def run(args: argparse.Namespace) -> int:
     if args.size < 64 or args.size > 2048:
         raise DexStudioError(f"--size {args.size} is out of range", "use a crop size from 64 to 2048 (default 512)")
-    if args.full_turns and args.save_project:
-        raise DexStudioError("--full-turns is not stored in projects, so the saved project would render "
-                             "differently", "drop --full-turns or --save-project")
+    for flag, on in (("--full-turns", args.full_turns), ("--moving-background", args.moving_background)):
+        if on and args.save_project:
+            raise DexStudioError(f"{flag} is not stored in projects, so the saved project would render "
+                                 "differently", f"drop {flag} or --save-project")
     opts = AnimateOptions(motion=motion_options(args), size=args.size, paste_back=args.paste_back,
                           face_index=args.face_index, device=args.device, animator=args.animator,
                           checkpoint=args.checkpoint,
                           crf=args.crf, preset=args.preset, side_by_side=args.side_by_side,
                           save_project=Path(args.save_project) if args.save_project else None,
-                          full_turns=args.full_turns)
+                          full_turns=args.full_turns, moving_background=args.moving_background)
     bar = TextProgressBar("animate", enabled=None if not args.quiet else False)
     try:
         s = run_animate(Path(args.source), Path(args.driving), Path(args.output), opts, progress=bar)
@@ -342,6 +346,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="warp: render head turns in full even where the source does not show the "
                         "cheek or ear they reveal (by default such turns are eased so the face does "
                         "not tear)")
+    p.add_argument("--moving-background", action="store_true",
+                   help="warp: let the background near the head move with it (by default it stays "
+                        "still; use this when the portrait's hair is mistaken for background, or to "
+                        "match a driving clip shot with a moving camera)")
     p.add_argument("--crf", type=int, default=18, help="H.264 quality (0-51, lower = better; default 18)")
     p.add_argument("--preset", default="superfast", choices=X264_PRESETS,
                    help="x264 speed preset (default superfast: real-time on 2 cores; slower = smaller file)")

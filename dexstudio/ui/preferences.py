@@ -43,6 +43,8 @@ class Preferences:
         crop_size: working crop of the preview render, pixels.
         full_turns: warp animator: render head turns in full instead of easing those that
             would reveal what the portrait hides (the face may tear).
+        still_background: warp animator: the background stays still while the head moves
+            (off: the background near the head moves with it).
         autosave_s: autosave interval, seconds.
     """
 
@@ -58,6 +60,7 @@ class Preferences:
     export_height: int = 0
     crop_size: int = 512
     full_turns: bool = False
+    still_background: bool = True
     autosave_s: int = 60
 
     @classmethod
@@ -144,6 +147,12 @@ class PreferencesDialog(QDialog):
                                    "(a frontal face stays below ~18 deg of yaw). On: turns are rendered in "
                                    "full and the face may tear.")
         f.addRow("", self.full_turns)
+        self.still_background = QCheckBox("Still background (warp animator)", g)
+        self.still_background.setChecked(prefs.still_background)
+        self.still_background.setToolTip("On: the background around the head stays where it is while the head "
+                                         "moves (the person is found by colour in the portrait). Off: it moves "
+                                         "with the head, e.g. when hair is mistaken for background.")
+        f.addRow("", self.still_background)
         lay.addWidget(g)
 
         g = QGroupBox("Cache", self)
@@ -216,5 +225,6 @@ class PreferencesDialog(QDialog):
             cache_dir=self.cache_dir.text().strip(), animator=self.animator.currentData(),
             checkpoint=self.checkpoint.text().strip(), export_format=self.export_format.currentData(),
             export_crf=self.crf.value(), export_height=self.height_.value(), crop_size=self.crop.value(),
-            full_turns=self.full_turns.isChecked(), autosave_s=self.autosave.value(),
+            full_turns=self.full_turns.isChecked(), still_background=self.still_background.isChecked(),
+            autosave_s=self.autosave.value(),
         )

@@ -90,7 +90,8 @@ class PreferencesActions(QObject):
             w.prefs = prefs = replace(prefs, device=old.device)
             prefs.save(w.settings)
             restarted = w.preview.reconfigure(worker_config(w.prefs))
-        if prefs.full_turns != old.full_turns and prefs.animator is AnimatorKind.WARP:
+        warp_look = (prefs.full_turns, prefs.still_background) != (old.full_turns, old.still_background)
+        if warp_look and prefs.animator is AnimatorKind.WARP:
             # the source is prepared again with the new setting (it is part of the warp
             # animator's settings key, so frames of either setting stay cached apart)
             make = prefs_warp_factory(prefs)

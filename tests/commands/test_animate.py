@@ -274,6 +274,22 @@ def test_full_turns_turns_the_reveal_limit_off(tmp_path, sample_portrait, short_
     assert _probe(out).n_frames == 24
 
 
+def test_moving_background_turns_the_still_background_off(tmp_path, sample_portrait, short_driving) -> None:
+    from dexstudio.commands.animate import make_animator
+
+    assert make_animator("warp", "cpu").settings.static_background
+    moving = make_animator("warp", "cpu", moving_background=True)
+    assert not moving.settings.static_background and moving.settings.reveal is not None
+    assert moving.settings_key() != make_animator("warp", "cpu").settings_key()
+    out = tmp_path / "m.mp4"
+    assert main(["animate", "--source", str(sample_portrait), "--driving", str(short_driving),
+                 "-o", str(out), "-q", "--size", "128", "--moving-background"]) == 0
+    assert _probe(out).n_frames == 24
+    rc = main(["animate", "--source", str(sample_portrait), "--driving", str(short_driving), "-o",
+               str(tmp_path / "p.mp4"), "-q", "--moving-background", "--save-project", str(tmp_path / "p.dexproj")])
+    assert rc == 2 and not (tmp_path / "p.mp4").exists()
+
+
 def test_full_turns_cannot_be_saved_in_a_project(tmp_path, sample_portrait, short_driving, capsys) -> None:
     rc = main(["animate", "--source", str(sample_portrait), "--driving", str(short_driving),
                "-o", str(tmp_path / "f.mp4"), "-q", "--full-turns", "--save-project", str(tmp_path / "p.dexproj")])

@@ -434,3 +434,25 @@ def test_full_turns_preference_switches_the_warp_animator_live(qtbot, win, tmp_p
     store = QSettings(str(tmp_path / "prefs.ini"), QSettings.Format.IniFormat)
     w.prefs.save(store)
     assert Preferences.load(QSettings(str(tmp_path / "prefs.ini"), QSettings.Format.IniFormat)).full_turns
+
+
+def test_still_background_preference_switches_the_warp_animator_live(qtbot, win, tmp_path):
+    """The editor's counterpart of ``animate --moving-background``."""
+    from PySide6.QtCore import QSettings
+
+    from dexstudio.ui.preferences import Preferences
+
+    w = win
+    key_before = w.preview.key_animator.settings_key()
+    assert w.preview.key_animator.settings.static_background  # still by default
+    dlg = w.open_preferences()
+    assert dlg.still_background.isChecked()
+    dlg.still_background.setChecked(False)
+    dlg.accept()
+    assert not w.prefs.still_background
+    assert not w.preview.key_animator.settings.static_background
+    assert w.preview.key_animator.settings_key() != key_before
+    assert not w.preview.worker._factory("cpu").settings.static_background
+    store = QSettings(str(tmp_path / "prefs2.ini"), QSettings.Format.IniFormat)
+    w.prefs.save(store)
+    assert not Preferences.load(QSettings(str(tmp_path / "prefs2.ini"), QSettings.Format.IniFormat)).still_background

@@ -104,6 +104,13 @@ class WarpSettings:
         (``animate --full-turns``, the editor's "Full head turns" preference)."""
         return replace(self, reveal=None) if full_turns else self
 
+    def with_choices(self, full_turns: bool = False, moving_background: bool = False) -> "WarpSettings":
+        """These settings with the user's choices: ``full_turns`` (:meth:`with_full_turns`)
+        and ``moving_background`` (``static_background`` off: ``animate
+        --moving-background``, the editor's "Still background" preference unchecked)."""
+        out = self.with_full_turns(full_turns)
+        return replace(out, static_background=False) if moving_background else out
+
 
 @dataclass(frozen=True, eq=False)
 class WarpPayload:
