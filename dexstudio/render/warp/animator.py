@@ -34,7 +34,8 @@ from dexstudio.render.warp.crop import CropBox, choose_crop, extract_crop
 from dexstudio.render.warp.detect import choose_face, detect_faces
 from dexstudio.render.warp.paste_back import paste_back
 from dexstudio.render.warp.reveal import RevealLimit, RevealLimiter
-from dexstudio.render.warp.mouth import MouthLayer, MouthLook, analyse_mouth, cavity_layer, mouth_map
+from dexstudio.render.warp.mouth import MouthLook, analyse_mouth, cavity_layer, mouth_map
+from dexstudio.render.warp.paint_layer import PaintLayer
 from dexstudio.render.warp.person_mask import person_mask, sample_mask
 from dexstudio.render.warp.topology import FaceTopology, face_topology
 from dexstudio.render.warp.warp_field import (
@@ -139,6 +140,8 @@ class WarpPayload:
         eye_mask: (S, S) uint8 source eye openings.
         mouth: the source mouth's look.
         own_blendshapes: (52,) float32 the source's own blendshape weights.
+        lash_rgb: (2, 3) float32 the lash line colour of the right and left eye
+            (:func:`dexstudio.render.warp.eyes.lash_colour`).
         triangle_areas: (T,) float64 signed areas of the mesh triangles in the source
             crop, pixels^2.
         reveal: the source's rotation limiter (None when ``WarpSettings.reveal`` is off).
@@ -161,6 +164,7 @@ class WarpPayload:
     eye_mask: np.ndarray
     mouth: MouthLook
     own_blendshapes: np.ndarray
+    lash_rgb: np.ndarray
     triangle_areas: np.ndarray
     reveal: Optional[RevealLimiter] = None
 
@@ -172,13 +176,13 @@ class WarpFrame:
     Attributes:
         image: (S, S, 3) uint8 crop.
         map: (S, S, 2) float32 backward map (source crop position per output pixel).
-        mouth: the painted mouth layer (or None).
+        paint: the painted layer: mouth interior and closing eyes' lash lines (or None).
         target: (478, 3) float64 the frame's points in crop pixels.
     """
 
     image: np.ndarray
     map: np.ndarray
-    mouth: Optional[MouthLayer]
+    paint: Optional[PaintLayer]
     target: np.ndarray
 
 
@@ -377,6 +381,7 @@ class WarpAnimator(Animator):
             tps=tps, eye_mask=eye_mask,
             mouth=analyse_mouth(crop, L, fs_px, eye_mask),
             own_blendshapes=np.asarray(blendshapes, np.float32).reshape(N_BLENDSHAPES),
+            lash_rgb=np.stack([eyes_mod.lash_colour(crop, L, e) for e in (eyes_mod.RIGHT, eyes_mod.LEFT)]),
             reveal=(None if self.settings.reveal is None else
                     RevealLimiter(canon, self.topology.triangles, self._surface, fit.rotation,
                                   self.settings.reveal)),
@@ -487,7 +492,7 @@ class WarpAnimator(Animator):
         disp[:n_f] = fc
         disp[n_f:n_f + len(ring)] = ring - p.ring_source
         fmap = p.tps.backward_full(disp)  # (S, S, 2)
-        layer: Optional[MouthLayer] = None
+        layer: Optional[PaintLayer] = None
 
         # inside the face: piecewise affine, back to front
         tri = self.topology.triangles
@@ -537,6 +542,11 @@ class WarpAnimator(Animator):
                                                       eye, L, P, p.eye_mask)
                     sub[yy[ok], xx[ok], 0] = sx[ok]
                     sub[yy[ok], xx[ok], 1] = sy[ok]
+        if self.settings.eyes:
+            for eye, rgb in zip((eyes_mod.RIGHT, eyes_mod.LEFT), p.lash_rgb):
+                lash = eyes_mod.lash_layer(P, eye, rgb, eyes_mod.lash_strength(P, L, eye), S)
+                if lash is not None:
+                    layer = lash if layer is None else layer.with_over(lash)
         out = self._remap(p.crop, fmap)
         if layer is not None:
             layer.apply(out)
@@ -570,7 +580,7 @@ class WarpAnimator(Animator):
     def paste_back(self, state: SourceState, frame: WarpFrame, out: np.ndarray | None = None) -> np.ndarray:
         """The frame pasted into the full-resolution source, (H, W, 3) uint8."""
         p: WarpPayload = state.payload
-        return paste_back(state.image, p.box, frame.map, frame.mouth, out=out)
+        return paste_back(state.image, p.box, frame.map, frame.paint, out=out)
 
     def render(self, state: SourceState, motion: FrameMotion,
                expression_model: Optional[ExpressionModel] = None) -> np.ndarray:

@@ -10,12 +10,14 @@ opens wider than the source's), the stretched piecewise-affine map is kept.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import cv2
 import numpy as np
 
 from dexstudio.motion import landmark_sets as ls
 from dexstudio.render.warp import topology as topo
+from dexstudio.render.warp.paint_layer import PaintLayer
 
 
 def _dot2(d: np.ndarray, e: np.ndarray) -> np.ndarray:
@@ -63,6 +65,26 @@ def _curve(lm: np.ndarray, ids: tuple[int, ...], a, e, n, width):
     return u[o], v[o]
 
 
+def _u_pairs(target: np.ndarray, source: np.ndarray, ids: tuple[int, ...], frame_t, frame_s):
+    """Positions along the corner axis (eye widths) of the points ``ids`` in the target
+    and in the source, sorted by the target's."""
+    at, et, _, wt = frame_t
+    as_, es, _, ws = frame_s
+    idx = list(ids)
+    ut = _dot2(target[idx, :2] - at, et) / wt
+    us = _dot2(source[idx, :2] - as_, es) / ws
+    o = np.argsort(ut)
+    return ut[o], us[o]
+
+
+def _interp_slope1(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """Piecewise-linear through (xp, fp), continued with slope 1 beyond the ends (no
+    clamping: clamped ends would smear the lid's corners onto one source column)."""
+    y = np.interp(x, xp, fp)
+    y = np.where(x < xp[0], fp[0] + (x - xp[0]), y)
+    return np.where(x > xp[-1], fp[-1] + (x - xp[-1]), y)
+
+
 def lid_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
             target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Source positions for target pixels of the upper-lid band (crease to lid margin).
@@ -77,8 +99,9 @@ def lid_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
     Returns:
         (sx, sy): (N,) float32 source positions.
     """
-    at, et, nt, wt = _eye_frame(target, eye)
-    as_, es, ns, ws = _eye_frame(source, eye)
+    ft, fs = _eye_frame(target, eye), _eye_frame(source, eye)
+    at, et, nt, wt = ft
+    as_, es, ns, ws = fs
     ct = _curve(target, eye.lid_crease, at, et, nt, wt)
     mt = _curve(target, eye.lid_margin, at, et, nt, wt)
     cs = _curve(source, eye.lid_crease, as_, es, ns, ws)
@@ -87,7 +110,12 @@ def lid_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
     u = _dot2(d, et) / wt
     v = _dot2(d, nt)
     c_t, m_t = np.interp(u, *ct), np.interp(u, *mt)
-    c_s, m_s = np.interp(u, *cs), np.interp(u, *ms)
+    # along the lid: each crease and margin landmark lands on its own source position
+    # (as the mesh around the band maps them, so the band's edge shows no seam), linear
+    # in between and across the band
+    uc = _interp_slope1(u, *_u_pairs(target, source, eye.lid_crease, ft, fs))
+    um = _interp_slope1(u, *_u_pairs(target, source, eye.lid_margin, ft, fs))
+    c_s, m_s = np.interp(uc, *cs), np.interp(um, *ms)
     k = ws / wt
     # the lash band: a third of the source crease-to-margin distance, at most
     lower = source[list(eye.contour), :2]
@@ -107,7 +135,9 @@ def lid_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
     # a closing lid never shows the eyeball from its own band (no white sliver at the corners)
     closing = (m_t - c_t) * k - (m_s - c_s) > 1.0
     vs = np.where(closing, np.minimum(vs, m_s - 0.5), vs)
-    p = as_ + np.outer(u * ws, es) + np.outer(vs, ns)
+    across = np.clip((v - c_t) / np.maximum(m_t - c_t, 1e-3), 0.0, 1.0)
+    us = uc + across * (um - uc)
+    p = as_ + np.outer(us * ws, es) + np.outer(vs, ns)
     return p[:, 0].astype(np.float32), p[:, 1].astype(np.float32)
 
 
@@ -254,3 +284,88 @@ def cap_opening(target: np.ndarray, source: np.ndarray, eye: EyeSpec, gain: floa
         return
     f = r_max / r_t
     target[ids, :2] -= np.outer(v_t * (1.0 - f), nt)
+
+
+#: a closing eye gets its lash line painted from this drawn lid gap (relative to the
+#: source's) down: where the margins meet, the warp shows the lower lid's rim and a
+#: sliver of eyeball (a bright line under the lashes); a shut eye shows its lashes
+_LASH_FROM = 0.3
+#: the painted line's width (eye widths, before the taper) and its opacity when shut
+_LASH_WIDTH = 0.045
+_LASH_ALPHA = 0.85
+_SUPERSAMPLE = 4
+
+
+def _margin_polyline(lm: np.ndarray, eye: EyeSpec) -> np.ndarray:
+    """(K, 2) the upper lid margin from the outer to the inner corner, crop pixels."""
+    a, e, _, w = _eye_frame(lm, eye)
+    ids = list(dict.fromkeys((eye.outer, *eye.lid_margin, eye.inner)))
+    pts = lm[ids, :2].astype(np.float64)
+    return pts[np.argsort(_dot2(pts - a, e))]
+
+
+def lash_colour(crop: np.ndarray, source: np.ndarray, eye: EyeSpec) -> np.ndarray:
+    """(3,) float32 RGB of the source's lash line: the darkest fifth of the pixels on
+    and just above its upper lid margin (a pale-lashed source gives a pale line)."""
+    a, e, n, w = _eye_frame(source, eye)
+    line = _margin_polyline(source, eye)
+    seg = np.linalg.norm(np.diff(line, axis=0), axis=1)
+    s = np.concatenate([[0.0], np.cumsum(seg)])
+    t = np.linspace(0.0, s[-1], 48)
+    pts = np.stack([np.interp(t, s, line[:, 0]), np.interp(t, s, line[:, 1])], 1)
+    samples = np.concatenate([pts - k * w * n for k in (0.0, 0.02, 0.04)]).astype(np.float32)
+    px = cv2.remap(crop, samples[:, 0].reshape(1, -1), samples[:, 1].reshape(1, -1), cv2.INTER_LINEAR,
+                   borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3).astype(np.float32)
+    lum = px @ np.array([0.299, 0.587, 0.114], np.float32)
+    return px[lum <= np.percentile(lum, 20)].mean(0).astype(np.float32)
+
+
+def lash_strength(target: np.ndarray, source: np.ndarray, eye: EyeSpec) -> float:
+    """0..1, how strongly a closing eye's lash line is painted: 0 while the drawn lid gap
+    is at least ``_LASH_FROM`` of the source's, 1 when shut (smoothstep in between)."""
+    g_s = lid_gap(source, eye)
+    if g_s <= 1e-6:
+        return 0.0
+    x = float(np.clip(1.0 - max(lid_gap(target, eye), 0.0) / (g_s * _LASH_FROM), 0.0, 1.0))
+    return x * x * (3.0 - 2.0 * x)
+
+
+def lash_layer(target: np.ndarray, eye: EyeSpec, rgb: np.ndarray, strength: float,
+               size: int) -> Optional[PaintLayer]:
+    """The lash line of a closing eye, painted along the target's upper lid margin.
+
+    Anti-aliased (drawn at 4x and averaged down), ``_LASH_WIDTH`` eye widths wide in the
+    middle and tapering to 40 % at the corners, opacity ``_LASH_ALPHA * strength``.
+
+    Args:
+        target: (478, 2+) the frame's points, crop pixels.
+        eye: which eye.
+        rgb: (3,) the lash colour (:func:`lash_colour`).
+        strength: 0..1 (:func:`lash_strength`); 0 gives None.
+        size: crop side S.
+    Returns:
+        a paint layer (crop pixels) or None.
+    """
+    if strength <= 0.0:
+        return None
+    a, e, n, w = _eye_frame(target, eye)
+    line = _margin_polyline(target, eye)
+    width = max(_LASH_WIDTH * w, 0.75)
+    pad = int(np.ceil(width)) + 2
+    x0, y0 = np.floor(line.min(0)).astype(int) - pad
+    x1, y1 = np.ceil(line.max(0)).astype(int) + pad + 1
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(size, x1), min(size, y1)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    k = _SUPERSAMPLE
+    canvas = np.zeros(((y1 - y0) * k, (x1 - x0) * k), np.uint8)
+    pts = np.round((line - [x0 - 0.5 + 0.5 / k, y0 - 0.5 + 0.5 / k]) * k * 16).astype(np.int32)
+    cv2.polylines(canvas, [pts], False, 255, thickness=max(1, int(round(width * k))), lineType=cv2.LINE_AA,
+                  shift=4)
+    cover = cv2.resize(canvas, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    yy, xx = np.mgrid[y0:y1, x0:x1]
+    u = np.clip(((xx - a[0]) * e[0] + (yy - a[1]) * e[1]) / w, 0.0, 1.0)
+    taper = 0.4 + 0.6 * np.sin(np.pi * u)
+    alpha = (cover * taper * (_LASH_ALPHA * strength))[..., None].astype(np.float32)
+    colour = np.broadcast_to(np.asarray(rgb, np.float32), (y1 - y0, x1 - x0, 3)).copy()
+    return PaintLayer((int(x0), int(y0), int(x1), int(y1)), colour, alpha)

@@ -25,6 +25,7 @@ import numpy as np
 
 from dexstudio.motion import landmark_sets as ls
 from dexstudio.render.warp import eyes
+from dexstudio.render.warp.paint_layer import PaintLayer
 
 _INNER = np.asarray(ls.LIPS_INNER)
 #: invented upper teeth start to show at this opening (inner-lip gap / mouth width) and
@@ -148,26 +149,6 @@ def _eye_white(crop: np.ndarray, eye_mask: np.ndarray) -> np.ndarray:
     return _IVORY.copy()
 
 
-@dataclass(frozen=True, eq=False)
-class MouthLayer:
-    """A painted mouth interior to composite over a crop.
-
-    Attributes:
-        box: (x0, y0, x1, y1) in crop pixels.
-        rgb: (h, w, 3) float32 colours; alpha: (h, w, 1) float32 in 0..1.
-    """
-
-    box: tuple[int, int, int, int]
-    rgb: np.ndarray
-    alpha: np.ndarray
-
-    def apply(self, out: np.ndarray) -> None:
-        """Composite into ``out`` (S, S, 3) uint8 in place."""
-        x0, y0, x1, y1 = self.box
-        roi = out[y0:y1, x0:x1].astype(np.float32)
-        out[y0:y1, x0:x1] = np.clip(roi * (1 - self.alpha) + self.rgb * self.alpha, 0, 255).astype(np.uint8)
-
-
 _LOWER = np.asarray((78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308))
 
 
@@ -233,7 +214,7 @@ def mouth_map(xs: np.ndarray, ys: np.ndarray, source: np.ndarray,
 
 
 def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, target: np.ndarray,
-                 look: MouthLook) -> MouthLayer | None:
+                 look: MouthLook) -> PaintLayer | None:
     """Paint the cavity pixels (throat, tongue, upper teeth; see the module doc), feathered.
 
     Args:
@@ -326,4 +307,4 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, t
     np.copyto(rgb, rim, where=(mask == 0)[..., None])
     a_mask = cv2.GaussianBlur(cover, (0, 0), 0.7)[..., None]
     strength = float(np.clip(gap / 2.0, 0.0, 1.0))  # a hairline opening stays lip-coloured
-    return MouthLayer((x0, y0, x1, y1), rgb.astype(np.float32), a_mask * strength)
+    return PaintLayer((x0, y0, x1, y1), rgb.astype(np.float32), a_mask * strength)

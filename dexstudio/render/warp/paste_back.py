@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from dexstudio.render.warp.crop import CropBox
-from dexstudio.render.warp.mouth import MouthLayer
+from dexstudio.render.warp.paint_layer import PaintLayer
 
 
 def feather_weight(coords: np.ndarray, size: int, margin: float = 0.08) -> np.ndarray:
@@ -26,7 +26,7 @@ def feather_weight(coords: np.ndarray, size: int, margin: float = 0.08) -> np.nd
     return (t * t * (3 - 2 * t)).astype(np.float32)
 
 
-def paste_back(image: np.ndarray, box: CropBox, fmap: np.ndarray, mouth: MouthLayer | None,
+def paste_back(image: np.ndarray, box: CropBox, fmap: np.ndarray, paint: PaintLayer | None,
                band: int = 256, out: np.ndarray | None = None) -> np.ndarray:
     """The full-resolution frame.
 
@@ -34,7 +34,7 @@ def paste_back(image: np.ndarray, box: CropBox, fmap: np.ndarray, mouth: MouthLa
         image: (H, W, 3) uint8 original source.
         box: the working crop window.
         fmap: (S, S, 2) float32 backward map of the frame (crop pixels).
-        mouth: the frame's mouth layer (crop pixels) or None.
+        paint: the frame's painted layer (mouth interior, lash lines; crop pixels) or None.
         band: rows processed at a time (bounds temporary memory to ~ band x window width).
         out: optional (H, W, 3) uint8 buffer to write into (reused across frames).
     Returns:
@@ -54,12 +54,12 @@ def paste_back(image: np.ndarray, box: CropBox, fmap: np.ndarray, mouth: MouthLa
     if X1 <= X0 or Y1 <= Y0:
         return out
     disp = (fmap - _grid(S)) / z  # backward displacement in image pixels, on the crop grid
-    mouth_full = None
-    if mouth is not None:
-        mouth_full = np.zeros((S, S, 4), np.float32)
-        x0, y0, x1, y1 = mouth.box
-        mouth_full[y0:y1, x0:x1, :3] = mouth.rgb
-        mouth_full[y0:y1, x0:x1, 3:] = mouth.alpha
+    paint_full = None
+    if paint is not None:
+        paint_full = np.zeros((S, S, 4), np.float32)
+        x0, y0, x1, y1 = paint.box
+        paint_full[y0:y1, x0:x1, :3] = paint.rgb
+        paint_full[y0:y1, x0:x1, 3:] = paint.alpha
     xs = np.arange(X0, X1, dtype=np.float32)
     u = (xs - box.x0) * z  # crop x of each output column
     wx = feather_1d(u, S)
@@ -77,8 +77,8 @@ def paste_back(image: np.ndarray, box: CropBox, fmap: np.ndarray, mouth: MouthLa
         w = np.minimum(wx[None, :], feather_1d(v, S)[:, None]).astype(np.float32)
         orig = image[ya:yb, X0:X1]
         res = cv2.blendLinear(warped, orig, w, 1.0 - w)
-        if mouth_full is not None:
-            m = cv2.warpAffine(mouth_full, M, (X1 - X0, yb - ya), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        if paint_full is not None:
+            m = cv2.warpAffine(paint_full, M, (X1 - X0, yb - ya), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
             a = m[..., 3:]
             if a.max() > 0:

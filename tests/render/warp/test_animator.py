@@ -55,7 +55,7 @@ def test_expression_channels_are_seen_by_the_tracker(warp_animator, sample_state
 def test_render_frame_returns_map_and_mouth(warp_animator, sample_state) -> None:
     fr = warp_animator.render_frame(sample_state, _with(sample_state.own_motion, jawOpen=0.9))
     assert fr.map.shape == (512, 512, 2) and fr.map.dtype == np.float32
-    assert fr.mouth is not None  # the closed-lip source needs a painted cavity
+    assert fr.paint is not None  # the closed-lip source needs a painted cavity
     assert fr.target.shape == (478, 3)
 
 

@@ -39,6 +39,6 @@ def test_band_size_does_not_change_the_result(sample_state, warp_animator) -> No
 
     own = sample_state.own_motion
     fr = warp_animator.render_frame(sample_state, replace(own, euler=(own.euler[0] - 12, *own.euler[1:])))
-    a = paste_back(sample_state.image, sample_state.payload.box, fr.map, fr.mouth, band=37)
-    b = paste_back(sample_state.image, sample_state.payload.box, fr.map, fr.mouth, band=512)
+    a = paste_back(sample_state.image, sample_state.payload.box, fr.map, fr.paint, band=37)
+    b = paste_back(sample_state.image, sample_state.payload.box, fr.map, fr.paint, band=512)
     assert np.array_equal(a, b)

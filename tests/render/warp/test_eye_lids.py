@@ -1,0 +1,127 @@
+"""Closing lids: the lid band meets the mesh around it without a seam, and a closing eye
+gets its lash line painted over the meeting margins (no bright line between them)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from dexstudio.core.channels import ARKIT_NAMES
+from dexstudio.render.warp import eyes
+from dexstudio.render.warp.paint_layer import PaintLayer
+
+
+def _face() -> np.ndarray:
+    """(478, 3) the canonical face seen frontally at 12 px/cm (real eye topology)."""
+    from dexstudio.motion.face_model import load_canonical_face
+
+    v = load_canonical_face().vertices.astype(np.float64)
+    P = np.zeros((478, 3))
+    P[:468, 0] = 256 + 12 * v[:, 0]
+    P[:468, 1] = 256 - 12 * v[:, 1]
+    return P
+
+
+def _closing(P: np.ndarray, f: float, stretch: float = 1.0) -> np.ndarray:
+    """The right eye's upper margin brought down to ``f`` of its distance to the lower
+    lid, and the eye stretched along x by ``stretch`` about its outer corner (so the
+    lid's points move unevenly along the lid)."""
+    eye = eyes.RIGHT
+    out = P.copy()
+    upper = [i for i in eye.lid_margin if i not in (eye.outer, eye.inner)]
+    lower = [i for i in eye.contour if i not in eye.lid_margin]
+    for i in upper:
+        j = lower[int(np.argmin(np.abs(P[lower, 0] - P[i, 0])))]
+        out[i, 1] = P[j, 1] + f * (P[i, 1] - P[j, 1])
+    ids = list(dict.fromkeys((*eye.contour, *eye.lid_crease)))
+    x0 = P[eye.outer, 0]
+    u = (P[ids, 0] - x0) / np.ptp(P[list(eye.contour), 0])
+    out[ids, 0] = x0 + (P[ids, 0] - x0) * (stretch + 0.15 * np.sin(np.pi * u))  # uneven
+    return out
+
+
+@pytest.mark.parametrize("points, tol", [("lid_crease", 0.3), ("lid_margin", 0.55)])
+def test_lid_band_maps_its_edge_landmarks_onto_their_own_source_points(points: str, tol: float) -> None:
+    """At the crease and the margin the band's map agrees with the mesh's (landmark to
+    landmark), so no seam outlines the lid when it stretches to close. (A closing
+    margin samples 0.5 px above the source's, so it never shows the eyeball.)"""
+    src = _face()
+    tgt = _closing(src, 0.3, stretch=1.1)
+    ids = [i for i in getattr(eyes.RIGHT, points) if i not in (eyes.RIGHT.outer, eyes.RIGHT.inner)]
+    xs = tgt[ids, 0].astype(np.float32)
+    ys = tgt[ids, 1].astype(np.float32)
+    if points == "lid_margin":
+        ys = ys - 0.01  # just inside the band
+    sx, sy = eyes.lid_map(xs, ys, eyes.RIGHT, src, tgt)
+    err = np.hypot(sx - src[ids, 0], sy - src[ids, 1])
+    assert err.max() < tol, err
+
+
+def test_lash_strength_is_zero_open_one_shut_and_monotonic() -> None:
+    src = _face()
+    fs = np.linspace(1.0, 0.0, 41)
+    s = np.array([eyes.lash_strength(_closing(src, f), src, eyes.RIGHT) for f in fs])
+    assert np.all(s[fs >= 0.3] == 0.0)
+    assert s[-1] == pytest.approx(1.0)
+    assert np.all(np.diff(s) >= -1e-12)  # a closing eye's line only darkens
+
+
+def test_lash_layer_paints_the_margin_with_the_lash_colour() -> None:
+    src = _face()
+    tgt = _closing(src, 0.0)
+    rgb = np.array([40.0, 20.0, 10.0], np.float32)
+    assert eyes.lash_layer(tgt, eyes.RIGHT, rgb, 0.0, 512) is None
+    layer = eyes.lash_layer(tgt, eyes.RIGHT, rgb, 1.0, 512)
+    assert isinstance(layer, PaintLayer)
+    x0, y0, x1, y1 = layer.box
+    assert 0 <= x0 < x1 <= 512 and 0 <= y0 < y1 <= 512
+    assert np.allclose(layer.rgb, rgb)
+    mid = [i for i in eyes.RIGHT.lid_pairs[0]]  # the middle of the upper margin
+    a = [layer.alpha[int(round(tgt[i, 1])) - y0, int(round(tgt[i, 0])) - x0, 0] for i in mid]
+    assert min(a) > 0.5 and layer.alpha.max() <= 0.85 + 1e-6
+    assert layer.alpha[0, 0, 0] == 0.0  # a box corner, away from the line
+
+
+def test_lash_colour_is_the_dark_line_above_the_margin() -> None:
+    src = _face()
+    crop = np.full((512, 512, 3), 200, np.uint8)
+    line = np.round(src[list(eyes.RIGHT.lid_margin), :2]).astype(int)
+    for x, y in line:
+        crop[y - 2:y + 1, x - 3:x + 4] = (30, 20, 15)
+    c = eyes.lash_colour(crop, src, eyes.RIGHT)
+    assert c.shape == (3,) and c.max() < 100
+
+
+def test_paint_layers_combine_like_painting_one_after_the_other() -> None:
+    rng = np.random.default_rng(2)
+    base = rng.integers(0, 256, (20, 20, 3)).astype(np.uint8)
+    a = PaintLayer((2, 3, 12, 11), rng.uniform(0, 255, (8, 10, 3)).astype(np.float32),
+                   rng.uniform(0, 1, (8, 10, 1)).astype(np.float32))
+    b = PaintLayer((8, 6, 17, 18), rng.uniform(0, 255, (12, 9, 3)).astype(np.float32),
+                   rng.uniform(0, 1, (12, 9, 1)).astype(np.float32))
+    one_by_one = base.copy()
+    a.apply(one_by_one)
+    b.apply(one_by_one)
+    combined = base.copy()
+    a.with_over(b).apply(combined)
+    assert np.abs(one_by_one.astype(int) - combined).max() <= 1  # rounding once instead of twice
+    assert a.with_over(None) is a
+
+
+def test_a_blink_on_the_sample_paints_both_lash_lines(warp_animator, sample_state) -> None:
+    own = sample_state.own_motion
+    b = list(own.blendshapes)
+    for name in ("eyeBlinkLeft", "eyeBlinkRight"):
+        b[ARKIT_NAMES.index(name)] = 1.0
+    shut = warp_animator.render_frame(sample_state, replace(own, blendshapes=tuple(b)))
+    opened = warp_animator.render_frame(sample_state, own)
+    assert opened.paint is None or opened.paint.alpha.max() == 0.0 or opened.paint.box[1] > shut.target[159, 1]
+    assert shut.paint is not None
+    x0, y0, x1, y1 = shut.paint.box
+    for i in (159, 386):  # the middle of each upper margin
+        x, y = np.round(shut.target[i, :2]).astype(int)
+        assert x0 <= x < x1 and y0 <= y < y1
+        assert shut.paint.alpha[y - y0, x - x0, 0] > 0.3
+    assert sample_state.payload.lash_rgb.shape == (2, 3)
