@@ -62,9 +62,10 @@ def test_sample_mask_clamps_to_the_crop() -> None:
 
 def test_sample_face_and_hair_rings_are_person_background_rings_are_not(sample_state) -> None:
     p = sample_state.payload
-    bg = p.ring_background
+    bg = p.ring_hold
     assert bg.shape == (len(p.ring_source),) and np.all((bg >= 0) & (bg <= 1))
     assert 0 < (bg > 0.5).sum() < len(bg)  # some rings sit on the background, some on the person
+    assert np.all(bg[p.ring_source[:, 1] > p.landmarks[152, 1]] == 1.0)  # below the chin: held
     # rings above the forehead (the astronaut's hair) are on the person
     top = p.ring_source[:, 1] < p.landmarks[10, 1]
     near = np.abs(p.ring_source[:, 0] - p.landmarks[10, 0]) < 0.15 * p.face_size_px
@@ -102,7 +103,7 @@ def test_background_beside_the_head_stays_when_the_head_moves(warp_animator, sam
     held = _displacement(warp_animator.render_frame(sample_state, motion).map)
     a_old, st_old = moving_background_state
     dragged = _displacement(a_old.render_frame(st_old, motion).map)
-    sel = p.ring_background > 0.9
+    sel = (p.ring_hold > 0.9) & (p.ring_source[:, 1] < p.landmarks[152, 1])  # background beside the head
     assert sel.sum() >= 4
     q = np.round(p.ring_source[sel]).astype(int)
     at_held, at_dragged = held[q[:, 1], q[:, 0]], dragged[q[:, 1], q[:, 0]]
