@@ -5,6 +5,10 @@ Inside the target eye opening the source is sampled through the similarity that 
 the source eye corners to the target eye corners, minus a gaze shift that falls off
 around the iris. Where that lands outside the source's own eye opening (the target eye
 opens wider than the source's), the stretched piecewise-affine map is kept.
+
+Lids: the upper-lid band (crease to margin) slides its lash line with the margin
+(:func:`lid_map`), a nearly shut eye is drawn shut (:func:`close_lids`), and a closing
+eye gets its lash line painted where the margins meet (:func:`lash_layer`).
 """
 
 from __future__ import annotations
