@@ -179,16 +179,20 @@ def run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions 
     """Animate ``source`` with ``driving`` into ``output`` (see the module docstring).
 
     Every core is kept busy by our own threads (tracker lanes while the source is
-    analysed, then render threads beside the encoder), so BLAS runs single-threaded
-    meanwhile (:func:`dexstudio.worker.device.single_threaded_kernels`). OpenCV keeps
-    its own threads: a single-threaded remap measured ~2 ms per frame slower.
+    analysed, then render threads beside the encoder), so BLAS and OpenCV run
+    single-threaded meanwhile (:func:`dexstudio.worker.device.single_threaded_kernels`).
+    OpenCV's own threads only spun beside ours: on liveportrait_d10, interleaved, one
+    thread took 14.2-14.9 s of CPU against 14.6-16.8 (8.34-8.76 s wall against 8.22-9.54),
+    although a single frame's remap alone is ~2 ms slower on one thread.
 
     Raises typed errors (unreadable files, no face, read-only output, Cancelled); a failed
     or cancelled run leaves nothing at ``output``.
     """
     from dexstudio.worker.device import single_threaded_kernels
 
-    with single_threaded_kernels(opencv=False):
+    import cv2  # noqa: F401 - loaded, so single_threaded_kernels limits its threads too
+
+    with single_threaded_kernels(opencv=True):
         return _run_animate(source, driving, output, opts, progress, cancel, frame_hook)
 
 
