@@ -117,8 +117,17 @@ def test_a_blink_on_the_sample_paints_both_lash_lines(warp_animator, sample_stat
         b[ARKIT_NAMES.index(name)] = 1.0
     shut = warp_animator.render_frame(sample_state, replace(own, blendshapes=tuple(b)))
     opened = warp_animator.render_frame(sample_state, own)
-    assert opened.paint is None or opened.paint.alpha.max() == 0.0 or opened.paint.box[1] > shut.target[159, 1]
     assert shut.paint is not None
+
+    def painted_at(layer, point) -> float:
+        if layer is None:
+            return 0.0
+        x0, y0, x1, y1 = layer.box
+        x, y = np.round(point[:2]).astype(int)
+        return float(layer.alpha[y - y0, x - x0, 0]) if (x0 <= x < x1 and y0 <= y < y1) else 0.0
+
+    for i in (159, 386):  # open eyes: no lash line (the sample's paint is its mouth only)
+        assert painted_at(opened.paint, opened.target[i]) == 0.0
     x0, y0, x1, y1 = shut.paint.box
     for i in (159, 386):  # the middle of each upper margin
         x, y = np.round(shut.target[i, :2]).astype(int)
