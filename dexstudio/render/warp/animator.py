@@ -19,7 +19,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from dexstudio.core.channels import N_BLENDSHAPES
+from dexstudio.core.channels import ARKIT_NAMES, N_BLENDSHAPES
 from dexstudio.core.fingerprint import source_fingerprint
 from dexstudio.core.motion import ExpressionModel
 from dexstudio.core.rotation import euler_to_matrix, matrix_to_euler
@@ -146,6 +146,8 @@ class WarpPayload:
         own_blendshapes: (52,) float32 the source's own blendshape weights.
         lash_rgb: (2, 3) float32 the lash line colour of the right and left eye
             (:func:`dexstudio.render.warp.eyes.lash_colour`).
+        lid_scale: (2,) factors on the generic basis's eye-contour offsets, right and left
+            eye (:func:`dexstudio.render.warp.eyes.lid_scales`; 1 for human-sized eyes).
         triangle_areas: (T,) float64 signed areas of the mesh triangles in the source
             crop, pixels^2.
         reveal: the source's rotation limiter (None when ``WarpSettings.reveal`` is off).
@@ -169,6 +171,7 @@ class WarpPayload:
     mouth: MouthLook
     own_blendshapes: np.ndarray
     lash_rgb: np.ndarray
+    lid_scale: np.ndarray
     triangle_areas: np.ndarray
     reveal: Optional[RevealLimiter] = None
 
@@ -256,6 +259,12 @@ class WarpAnimator(Animator):
         self._surface = self._tri_kind == 0  # (T,) the face's surface (not mouth, lids, eyeballs)
         pw = self.face.procrustes_weights.astype(np.float64)
         self._procrustes_w = pw / pw.sum()
+        # the canonical lid gap a generic-basis blink of 1 closes, per eye (eyes.lid_scales)
+        blink = np.zeros(N_BLENDSHAPES, np.float32)
+        blink[[ARKIT_NAMES.index("eyeBlinkRight"), ARKIT_NAMES.index("eyeBlinkLeft")]] = 1.0
+        shut = self.face.vertices.astype(np.float64) + self.basis.offsets(blink)[:468] * self.face.face_size
+        self._lid_closure = tuple(eyes_mod.canonical_lid_gap(self.face.vertices, e)
+                                  - eyes_mod.canonical_lid_gap(shut, e) for e in (eyes_mod.RIGHT, eyes_mod.LEFT))
         self._gpu = None
 
     def render_threads(self) -> int:
@@ -388,6 +397,7 @@ class WarpAnimator(Animator):
             mouth=analyse_mouth(crop, L, fs_px, eye_mask),
             own_blendshapes=np.asarray(blendshapes, np.float32).reshape(N_BLENDSHAPES),
             lash_rgb=np.stack([eyes_mod.lash_colour(crop, L, e) for e in (eyes_mod.RIGHT, eyes_mod.LEFT)]),
+            lid_scale=eyes_mod.lid_scales(canon, self._lid_closure),
             reveal=(None if self.settings.reveal is None else
                     RevealLimiter(canon, self.topology.triangles, self._surface, fit.rotation,
                                   self.settings.reveal)),
@@ -401,7 +411,11 @@ class WarpAnimator(Animator):
         (canonical units; its rigid part removed)."""
         p: WarpPayload = state.payload
         dw = np.asarray(motion.blendshapes, np.float32) - p.own_blendshapes
-        C = p.canonical + self.basis.offsets(dw).astype(np.float64) * self.face.face_size
+        gen_off = self.basis.offsets(dw).astype(np.float64) * self.face.face_size
+        for eye, k in zip((eyes_mod.RIGHT, eyes_mod.LEFT), p.lid_scale):
+            if k != 1.0:  # a big-eyed portrait: its lids travel as far as its eyes are open
+                gen_off[list(eye.contour)] *= k
+        C = p.canonical + gen_off
         if expression_model is not None and motion.detail_weight > 0:
             # unedited tracked performance: the take's own blend basis + detail residual
             # reproduce its canonical landmarks; blend them in by detail_weight.

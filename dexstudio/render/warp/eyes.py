@@ -245,11 +245,11 @@ def close_lids(target: np.ndarray, source: np.ndarray, eye: EyeSpec) -> None:
     g_s = lid_gap(source, eye)
     if g_s <= 1e-6:
         return
-    ratio = max(lid_gap(target, eye), 0.0) / g_s
-    drawn = eased_opening(ratio)
-    if drawn >= ratio:
+    ratio = lid_gap(target, eye) / g_s  # < 0: the upper margin overshoots the lower one
+    drawn = eased_opening(max(ratio, 0.0))
+    if drawn >= ratio >= 0.0:
         return
-    f = drawn / ratio if ratio > 0 else 0.0
+    f = drawn / ratio if ratio > 0 else 0.0  # an overshooting lid is laid on the lower one
     at, et, nt, wt = _eye_frame(target, eye)
     upper = [i for i in eye.lid_margin if i not in (eye.outer, eye.inner)]
     d = target[upper, :2] - at
@@ -301,11 +301,11 @@ _SUPERSAMPLE = 4
 
 
 def _margin_polyline(lm: np.ndarray, eye: EyeSpec) -> np.ndarray:
-    """(K, 2) the upper lid margin from the outer to the inner corner, crop pixels."""
-    a, e, _, w = _eye_frame(lm, eye)
+    """(K, 2) the upper lid margin from the outer to the inner corner, crop pixels, in
+    the landmarks' order along the lid (sorting by the position along the corner axis
+    would zig-zag on the far eye of a turned head, where the margin folds over in view)."""
     ids = list(dict.fromkeys((eye.outer, *eye.lid_margin, eye.inner)))
-    pts = lm[ids, :2].astype(np.float64)
-    return pts[np.argsort(_dot2(pts - a, e))]
+    return lm[ids, :2].astype(np.float64)
 
 
 def lash_colour(crop: np.ndarray, source: np.ndarray, eye: EyeSpec) -> np.ndarray:
@@ -373,3 +373,34 @@ def lash_layer(target: np.ndarray, eye: EyeSpec, rgb: np.ndarray, strength: floa
     alpha = (cover * taper * (_LASH_ALPHA * strength))[..., None].astype(np.float32)
     colour = np.broadcast_to(np.asarray(rgb, np.float32), (y1 - y0, x1 - x0, 3)).copy()
     return PaintLayer((int(x0), int(y0), int(x1), int(y1)), colour, alpha)
+
+
+def canonical_lid_gap(points: np.ndarray, eye: EyeSpec) -> float:
+    """Lid gap of a pose-free (canonical, y up) shape, in its units: the mean distance
+    between the facing margin points (``EyeSpec.lid_pairs``); > 0 while open."""
+    up, lo = eye.lid_pairs
+    return float(np.mean(points[list(up), 1] - points[list(lo), 1]))
+
+
+#: :func:`lid_scales` never scales the lids' offsets by more than this
+_LID_SCALE_MAX = 2.5
+
+
+def lid_scales(canonical: np.ndarray, closure: tuple[float, float]) -> np.ndarray:
+    """(2,) factors for the generic expression basis's eye-contour offsets (right, left eye).
+
+    The basis moves the lids by fixed canonical amounts fitted on human faces: a blink
+    of 1 closes ``closure`` canonical units (one per eye, both blink channels at 1). A
+    portrait whose eyes are open wider than that (a big-eyed or drawn face) would never
+    close them; its lid offsets are scaled by its own gap over the closure (never below
+    1, at most ``_LID_SCALE_MAX``), so a blink of 1 shuts any eye.
+
+    Args:
+        canonical: (478, 3) the source's pose-free points (canonical units, y up).
+        closure: the basis's closure per eye, same units.
+    """
+    out = []
+    for eye, c in zip((RIGHT, LEFT), closure):
+        g = canonical_lid_gap(canonical, eye)
+        out.append(float(np.clip(g / c, 1.0, _LID_SCALE_MAX)) if c > 1e-6 else 1.0)
+    return np.array(out)

@@ -134,3 +134,56 @@ def test_a_blink_on_the_sample_paints_both_lash_lines(warp_animator, sample_stat
         assert x0 <= x < x1 and y0 <= y < y1
         assert shut.paint.alpha[y - y0, x - x0, 0] > 0.3
     assert sample_state.payload.lash_rgb.shape == (2, 3)
+
+
+def _canonical_with_gap(scale: float) -> np.ndarray:
+    """The canonical face (y up) with the right eye's lids opened ``scale`` times as far."""
+    from dexstudio.motion.face_model import load_canonical_face
+
+    V = np.zeros((478, 3))
+    V[:468] = load_canonical_face().vertices.astype(np.float64)
+    for eye in (eyes.RIGHT, eyes.LEFT):
+        ids = list(eye.contour)
+        mid = V[[eye.outer, eye.inner], 1].mean()
+        V[ids, 1] = mid + (V[ids, 1] - mid) * scale
+    return V
+
+
+def test_lid_scales_size_the_lids_to_the_portraits_own_eyes() -> None:
+    closure = (eyes.canonical_lid_gap(_canonical_with_gap(1.0), eyes.RIGHT),
+               eyes.canonical_lid_gap(_canonical_with_gap(1.0), eyes.LEFT))
+    assert min(closure) > 0  # open eyes have a positive gap
+    assert np.allclose(eyes.lid_scales(_canonical_with_gap(1.0), closure), 1.0)
+    assert np.allclose(eyes.lid_scales(_canonical_with_gap(0.5), closure), 1.0)  # never below 1
+    assert np.allclose(eyes.lid_scales(_canonical_with_gap(1.8), closure), 1.8, atol=0.05)
+    assert np.allclose(eyes.lid_scales(_canonical_with_gap(4.0), closure), 2.5)  # bounded
+
+
+def test_an_overshooting_upper_lid_is_laid_on_the_lower_one() -> None:
+    """A generic blink beyond shut (small eyes) put the upper margin below the lower one."""
+    src = _face()
+    tgt = _closing(src, -0.4)
+    assert eyes.lid_gap(tgt, eyes.RIGHT) < 0
+    eyes.close_lids(tgt, src, eyes.RIGHT)
+    assert abs(eyes.lid_gap(tgt, eyes.RIGHT)) < 0.01 * eyes.lid_gap(src, eyes.RIGHT)
+
+
+@pytest.mark.media
+def test_a_hand_keyed_blink_shuts_a_big_eyed_cartoon(media_dir, warp_animator) -> None:
+    """liveportrait_s7's eyes are ~1.7x a human's; a blink of 1 left them 41 % open."""
+    from dexstudio.io.image import load_image
+
+    st = warp_animator.prepare(load_image(media_dir / "source" / "liveportrait_s7.jpg"))
+    assert np.all(st.payload.lid_scale > 1.5)
+    own = st.own_motion
+    b = list(own.blendshapes)
+    for name in ("eyeBlinkLeft", "eyeBlinkRight"):
+        b[ARKIT_NAMES.index(name)] = 1.0
+    P, _ = warp_animator.target_points(st, replace(own, blendshapes=tuple(b)))
+    L = st.payload.landmarks
+    for eye in (eyes.RIGHT, eyes.LEFT):
+        assert abs(eyes.lid_gap(P, eye)) < 0.02 * eyes.lid_gap(L, eye)
+
+
+def test_human_sized_eyes_keep_the_basis_lid_motion(sample_state) -> None:
+    assert np.all(np.abs(sample_state.payload.lid_scale - 1.0) < 0.05)  # measured 1.02, 1.03
