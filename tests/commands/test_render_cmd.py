@@ -191,9 +191,13 @@ def test_ctrl_c_in_a_real_process_leaves_no_partial_file(tmp_path: Path, sample_
     out = tmp_path / "out" / "clip.mp4"
     out.parent.mkdir()
     env = {**os.environ, "DEXSTUDIO_CACHE_DIR": str(tmp_path / "usercache")}
+    # a terminal's Ctrl-C: the child gets the default SIGINT disposition even when this
+    # test runs in a background job (where the shell ignores SIGINT, the child would inherit
+    # that and Python would install no KeyboardInterrupt handler: it then ran to the end)
     p = subprocess.Popen([sys.executable, "-m", "dexstudio", "render", str(project), "-o", str(out), "-q",
                           "--threads", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         cwd=Path(__file__).resolve().parents[2])
+                         cwd=Path(__file__).resolve().parents[2],
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.time() + 60
         while time.time() < deadline and not any(out.parent.iterdir()):  # the export's temp file
