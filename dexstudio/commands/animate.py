@@ -190,8 +190,6 @@ def run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions 
     """
     from dexstudio.worker.device import single_threaded_kernels
 
-    import cv2  # noqa: F401 - loaded, so single_threaded_kernels limits its threads too
-
     with single_threaded_kernels(opencv=True):
         return _run_animate(source, driving, output, opts, progress, cancel, frame_hook)
 

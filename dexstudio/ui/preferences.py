@@ -141,18 +141,21 @@ class PreferencesDialog(QDialog):
         self.crop.setSuffix(" px")
         self.crop.setValue(prefs.crop_size)
         f.addRow("Preview crop size:", self.crop)
-        self.full_turns = QCheckBox("Full head turns (warp animator)", g)
-        self.full_turns.setChecked(prefs.full_turns)
-        self.full_turns.setToolTip("Off: turns that would show a cheek or ear the portrait hides are eased "
-                                   "(a frontal face stays below ~18 deg of yaw). On: turns are rendered in "
-                                   "full and the face may tear.")
-        f.addRow("", self.full_turns)
-        self.still_background = QCheckBox("Still background (warp animator)", g)
-        self.still_background.setChecked(prefs.still_background)
-        self.still_background.setToolTip("On: the background around the head stays where it is while the head "
-                                         "moves (the person is found by colour in the portrait). Off: it moves "
-                                         "with the head, e.g. when hair is mistaken for background.")
-        f.addRow("", self.still_background)
+        def check(text: str, on: bool, tip: str) -> QCheckBox:
+            box = QCheckBox(text, g)
+            box.setChecked(on)
+            box.setToolTip(tip)
+            f.addRow("", box)
+            return box
+
+        self.full_turns = check("Full head turns (warp animator)", prefs.full_turns,
+                                "Off: turns that would show a cheek or ear the portrait hides are eased "
+                                "(a frontal face stays below ~18 deg of yaw). On: turns are rendered in "
+                                "full and the face may tear.")
+        self.still_background = check("Still background (warp animator)", prefs.still_background,
+                                      "On: the background around the head stays where it is while the head "
+                                      "moves (the person is found by colour in the portrait). Off: it moves "
+                                      "with the head, e.g. when hair is mistaken for background.")
         lay.addWidget(g)
 
         g = QGroupBox("Cache", self)

@@ -43,17 +43,17 @@ def single_threaded_kernels(opencv: bool = True) -> Iterator[None]:
     spin and steal time. Measured on the 2-core machine, rendering liveportrait_d10 at
     512: 7.5 s of CPU for 3.8 s of wall time with OpenBLAS's two threads, 5.1 s with one.
     """
+    import cv2  # imported here, so its pool is limited even when nothing loaded it yet
     from threadpoolctl import threadpool_limits
 
-    cv2 = sys.modules.get("cv2") if opencv else None
-    before = cv2.getNumThreads() if cv2 is not None else None
+    before = cv2.getNumThreads() if opencv else None
     with threadpool_limits(limits=1, user_api="blas"):
-        if cv2 is not None:
+        if before is not None:
             cv2.setNumThreads(1)
         try:
             yield
         finally:
-            if cv2 is not None and before is not None:
+            if before is not None:
                 cv2.setNumThreads(before)
 
 

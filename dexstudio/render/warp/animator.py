@@ -102,17 +102,13 @@ class WarpSettings:
     static_background: bool = True
     device: str = "cpu"
 
-    def with_full_turns(self, full_turns: bool) -> "WarpSettings":
-        """These settings with the reveal limit switched off when ``full_turns``
-        (``animate --full-turns``, the editor's "Full head turns" preference)."""
-        return replace(self, reveal=None) if full_turns else self
-
     def with_choices(self, full_turns: bool = False, moving_background: bool = False) -> "WarpSettings":
-        """These settings with the user's choices: ``full_turns`` (:meth:`with_full_turns`)
-        and ``moving_background`` (``static_background`` off: ``animate
+        """These settings with the user's choices: ``full_turns`` switches the reveal limit
+        off (``animate --full-turns``, the editor's "Full head turns" preference) and
+        ``moving_background`` switches ``static_background`` off (``animate
         --moving-background``, the editor's "Still background" preference unchecked)."""
-        out = self.with_full_turns(full_turns)
-        return replace(out, static_background=False) if moving_background else out
+        return replace(self, reveal=None if full_turns else self.reveal,
+                       static_background=self.static_background and not moving_background)
 
 
 @dataclass(frozen=True, eq=False)

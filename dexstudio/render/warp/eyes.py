@@ -311,7 +311,7 @@ def _margin_polyline(lm: np.ndarray, eye: EyeSpec) -> np.ndarray:
 def lash_colour(crop: np.ndarray, source: np.ndarray, eye: EyeSpec) -> np.ndarray:
     """(3,) float32 RGB of the source's lash line: the darkest fifth of the pixels on
     and just above its upper lid margin (a pale-lashed source gives a pale line)."""
-    a, e, n, w = _eye_frame(source, eye)
+    _, _, n, w = _eye_frame(source, eye)
     line = _margin_polyline(source, eye)
     seg = np.linalg.norm(np.diff(line, axis=0), axis=1)
     s = np.concatenate([[0.0], np.cumsum(seg)])

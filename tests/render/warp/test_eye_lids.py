@@ -11,17 +11,7 @@ import pytest
 from dexstudio.core.channels import ARKIT_NAMES
 from dexstudio.render.warp import eyes
 from dexstudio.render.warp.paint_layer import PaintLayer
-
-
-def _face() -> np.ndarray:
-    """(478, 3) the canonical face seen frontally at 12 px/cm (real eye topology)."""
-    from dexstudio.motion.face_model import load_canonical_face
-
-    v = load_canonical_face().vertices.astype(np.float64)
-    P = np.zeros((478, 3))
-    P[:468, 0] = 256 + 12 * v[:, 0]
-    P[:468, 1] = 256 - 12 * v[:, 1]
-    return P
+from eye_shapes import frontal_face, lower_upper_lid
 
 
 def _closing(P: np.ndarray, f: float, stretch: float = 1.0) -> np.ndarray:
@@ -29,12 +19,7 @@ def _closing(P: np.ndarray, f: float, stretch: float = 1.0) -> np.ndarray:
     lid, and the eye stretched along x by ``stretch`` about its outer corner (so the
     lid's points move unevenly along the lid)."""
     eye = eyes.RIGHT
-    out = P.copy()
-    upper = [i for i in eye.lid_margin if i not in (eye.outer, eye.inner)]
-    lower = [i for i in eye.contour if i not in eye.lid_margin]
-    for i in upper:
-        j = lower[int(np.argmin(np.abs(P[lower, 0] - P[i, 0])))]
-        out[i, 1] = P[j, 1] + f * (P[i, 1] - P[j, 1])
+    out = lower_upper_lid(P, f)
     ids = list(dict.fromkeys((*eye.contour, *eye.lid_crease)))
     x0 = P[eye.outer, 0]
     u = (P[ids, 0] - x0) / np.ptp(P[list(eye.contour), 0])
@@ -47,7 +32,7 @@ def test_lid_band_maps_its_edge_landmarks_onto_their_own_source_points(points: s
     """At the crease and the margin the band's map agrees with the mesh's (landmark to
     landmark), so no seam outlines the lid when it stretches to close. (A closing
     margin samples 0.5 px above the source's, so it never shows the eyeball.)"""
-    src = _face()
+    src = frontal_face()
     tgt = _closing(src, 0.3, stretch=1.1)
     ids = [i for i in getattr(eyes.RIGHT, points) if i not in (eyes.RIGHT.outer, eyes.RIGHT.inner)]
     xs = tgt[ids, 0].astype(np.float32)
@@ -60,7 +45,7 @@ def test_lid_band_maps_its_edge_landmarks_onto_their_own_source_points(points: s
 
 
 def test_lash_strength_is_zero_open_one_shut_and_monotonic() -> None:
-    src = _face()
+    src = frontal_face()
     fs = np.linspace(1.0, 0.0, 41)
     s = np.array([eyes.lash_strength(_closing(src, f), src, eyes.RIGHT) for f in fs])
     assert np.all(s[fs >= 0.3] == 0.0)
@@ -69,7 +54,7 @@ def test_lash_strength_is_zero_open_one_shut_and_monotonic() -> None:
 
 
 def test_lash_layer_paints_the_margin_with_the_lash_colour() -> None:
-    src = _face()
+    src = frontal_face()
     tgt = _closing(src, 0.0)
     rgb = np.array([40.0, 20.0, 10.0], np.float32)
     assert eyes.lash_layer(tgt, eyes.RIGHT, rgb, 0.0, 512) is None
@@ -85,7 +70,7 @@ def test_lash_layer_paints_the_margin_with_the_lash_colour() -> None:
 
 
 def test_lash_colour_is_the_dark_line_above_the_margin() -> None:
-    src = _face()
+    src = frontal_face()
     crop = np.full((512, 512, 3), 200, np.uint8)
     line = np.round(src[list(eyes.RIGHT.lid_margin), :2]).astype(int)
     for x, y in line:
@@ -161,7 +146,7 @@ def test_lid_scales_size_the_lids_to_the_portraits_own_eyes() -> None:
 
 def test_an_overshooting_upper_lid_is_laid_on_the_lower_one() -> None:
     """A generic blink beyond shut (small eyes) put the upper margin below the lower one."""
-    src = _face()
+    src = frontal_face()
     tgt = _closing(src, -0.4)
     assert eyes.lid_gap(tgt, eyes.RIGHT) < 0
     eyes.close_lids(tgt, src, eyes.RIGHT)

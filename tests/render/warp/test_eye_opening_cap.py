@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from dexstudio.render.warp import eyes
+from eye_shapes import frontal_face, lower_upper_lid
 
 
 def eye_points(opening: float, width: float = 40.0) -> np.ndarray:
@@ -45,29 +46,6 @@ def test_an_open_source_eye_blinks_and_widens_freely():
         assert np.array_equal(tgt, before)
 
 
-def _face() -> np.ndarray:
-    """(478, 3) the canonical face seen frontally at 12 px/cm (real eye topology)."""
-    from dexstudio.motion.face_model import load_canonical_face
-
-    v = load_canonical_face().vertices.astype(np.float64)
-    P = np.zeros((478, 3))
-    P[:468, 0] = 256 + 12 * v[:, 0]
-    P[:468, 1] = 256 - 12 * v[:, 1]
-    return P
-
-
-def _lower_upper_lid(P: np.ndarray, f: float) -> np.ndarray:
-    """The right eye's upper-lid margin brought down to ``f`` of its distance to the lower lid."""
-    eye = eyes.RIGHT
-    out = P.copy()
-    upper = [i for i in eye.lid_margin if i not in (eye.outer, eye.inner)]
-    lower = [i for i in eye.contour if i not in eye.lid_margin]
-    for i in upper:
-        j = lower[int(np.argmin(np.abs(P[lower, 0] - P[i, 0])))]
-        out[i, 1] = P[j, 1] + f * (P[i, 1] - P[j, 1])
-    return out
-
-
 def _opening(P: np.ndarray) -> float:
     return eyes.lid_gap(P, eyes.RIGHT)
 
@@ -82,8 +60,8 @@ def test_the_eased_opening_is_shut_below_15_percent_and_unchanged_above_40():
 
 def test_an_eye_tracked_a_quarter_open_is_drawn_shut():
     """MediaPipe leaves a shut eye 7-15 % open; drawn, that was a sliver of eyeball."""
-    src = _face()
-    tgt = _lower_upper_lid(src, 0.12)
+    src = frontal_face()
+    tgt = lower_upper_lid(src, 0.12)
     lower = [i for i in eyes.RIGHT.contour if i not in eyes.RIGHT.lid_margin]
     before = tgt.copy()
     eyes.close_lids(tgt, src, eyes.RIGHT)
@@ -92,7 +70,7 @@ def test_an_eye_tracked_a_quarter_open_is_drawn_shut():
     assert np.array_equal(tgt[lower], before[lower])  # the lower lid and the corners stay
     assert np.array_equal(tgt[[eyes.RIGHT.outer, eyes.RIGHT.inner]], before[[eyes.RIGHT.outer, eyes.RIGHT.inner]])
     # an eye tracked half open is drawn as tracked
-    half = _lower_upper_lid(src, 0.5)
+    half = lower_upper_lid(src, 0.5)
     kept = half.copy()
     eyes.close_lids(half, src, eyes.RIGHT)
     assert np.array_equal(half, kept)
