@@ -30,6 +30,7 @@ from dexstudio.core.errors import Cancelled, DexStudioError
 from dexstudio.core.evaluated import EvaluatedMotion
 from dexstudio.core.motion import MotionTrack
 from dexstudio.core.parallel import ordered_map
+from dexstudio.core.process_map import ProcessMap, children_peak_rss_mb, fork_available
 from dexstudio.core.progress import CancelToken, Progress, ProgressCallback
 from dexstudio.core.project import RenderSettings, SourceInfo
 from dexstudio.io.export import X264_PRESETS
@@ -107,7 +108,12 @@ class AnimateOptions:
 
 @dataclass(frozen=True)
 class AnimateSummary:
-    """What ``animate`` did."""
+    """What ``animate`` did.
+
+    ``peak_rss_mb`` is this process's peak; ``render_process_rss_mb`` the largest render
+    process's (0 when frames were rendered on threads). Pages a render process shares with
+    this one (the prepared source, code) count in both.
+    """
 
     output: Path
     frames: int
@@ -117,6 +123,7 @@ class AnimateSummary:
     has_audio: bool
     peak_rss_mb: float
     motion_cache_hit: bool
+    render_process_rss_mb: float = 0.0
 
     @property
     def fps(self) -> float:
@@ -154,11 +161,15 @@ def make_animator(name: str, device: str, checkpoint: Optional[str] = None, full
 
 
 def render_frames(animator, state: SourceState, ev: EvaluatedMotion, track: MotionTrack,
-                  paste: bool, cancel: Optional[CancelToken] = None, threads: int = 0) -> Iterator[np.ndarray]:
+                  paste: bool, cancel: Optional[CancelToken] = None, threads: int = 0,
+                  processes: int = 0) -> Iterator[np.ndarray]:
     """Yield rendered frames (crop or pasted back) in order, one at a time.
 
-    ``threads`` > 0 renders ahead in that many threads (:func:`dexstudio.core.parallel.ordered_map`,
-    a few frames in flight); 0 renders in the caller's thread.
+    ``processes`` > 0 renders ahead in that many forked processes
+    (:class:`dexstudio.core.process_map.ProcessMap`; only where fork is available,
+    and never from a process with threads of its own running); otherwise ``threads`` > 0
+    renders ahead in that many threads (:func:`dexstudio.core.parallel.ordered_map`); 0
+    renders in the caller's thread. A few frames are in flight either way.
     """
     model = track.expression_model
     mid = track.source.content_hash[:16] if track.source is not None else ""
@@ -169,8 +180,31 @@ def render_frames(animator, state: SourceState, ev: EvaluatedMotion, track: Moti
             return animator.paste_back(state, animator.render_frame(state, fm, model))
         return animator.render(state, fm, model)
 
-    yield from ordered_map(one, range(len(ev)), threads=threads, depth=2 * threads + 2, cancel=cancel,
-                           name="dexstudio-render")
+    n = len(ev)
+    if processes > 0 and fork_available() and n > 1:
+        # frame 0 here: its shape sizes the shared slots, and the children inherit
+        # whatever the animator built lazily on the way. The processes fork now, before
+        # the caller opens its encoder (no encoder threads or files in the children).
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        first = one(0)
+
+        def into(i: int, out: np.ndarray) -> None:
+            out[...] = one(i + 1)
+
+        return _first_then(first, ProcessMap(into, n - 1, first.shape, first.dtype, processes=processes,
+                                             cancel=cancel))
+    return ordered_map(one, range(n), threads=threads, depth=2 * threads + 2, cancel=cancel,
+                       name="dexstudio-render")
+
+
+def _first_then(first: np.ndarray, rest: ProcessMap) -> Iterator[np.ndarray]:
+    """``first``, then the items of ``rest``; stops ``rest``'s processes however it ends."""
+    try:
+        yield first
+        yield from rest
+    finally:
+        rest.close()
 
 
 def run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions = AnimateOptions(),
@@ -178,9 +212,10 @@ def run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions 
                 frame_hook: Optional[Callable[[int, np.ndarray], None]] = None) -> AnimateSummary:
     """Animate ``source`` with ``driving`` into ``output`` (see the module docstring).
 
-    Every core is kept busy by our own threads (tracker lanes while the source is
-    analysed, then render threads beside the encoder), so BLAS and OpenCV run
-    single-threaded meanwhile (:func:`dexstudio.worker.device.single_threaded_kernels`).
+    Every core is kept busy by our own workers (tracker lanes while the source is
+    analysed, then render processes, or threads where there is no fork, beside the
+    encoder), so BLAS and OpenCV run single-threaded meanwhile
+    (:func:`dexstudio.worker.device.single_threaded_kernels`).
     OpenCV's own threads only spun beside ours: on liveportrait_d10, interleaved, one
     thread took 14.2-14.9 s of CPU against 14.6-16.8 (8.34-8.76 s wall against 8.22-9.54),
     although a single frame's remap alone is ~2 ms slower on one thread.
@@ -260,7 +295,7 @@ def _run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions
                               layout=ExportLayout.SIDE_BY_SIDE if opts.side_by_side else ExportLayout.RESULT)
     t1 = time.perf_counter()
     frames = render_frames(animator, state, ev, track, opts.paste_back, cancel,
-                           threads=animator.render_threads())
+                           threads=animator.render_threads(), processes=animator.render_processes())
     src_img = state.payload.crop if not opts.paste_back else image
     with VideoExporter(output, settings, source_image=src_img if opts.side_by_side else None,
                        progress=progress, cancel=cancel) as ex:
@@ -277,6 +312,7 @@ def _run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions
     t_end = time.perf_counter()
     return AnimateSummary(output=output, frames=result.frames, seconds=t_end - t0, extract_seconds=t_ex,
                           render_seconds=t_end - t1, has_audio=result.has_audio, peak_rss_mb=peak_rss_mb(),
+                          render_process_rss_mb=children_peak_rss_mb(),
                           motion_cache_hit=res.report.cache_hit)
 
 
@@ -319,9 +355,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.finish()
     audio = "with audio" if s.has_audio else "no audio"
+    rp = f" (render processes {s.render_process_rss_mb:.0f} MB each)" if s.render_process_rss_mb > 0 else ""
     print(f"animate: {s.frames} frames in {s.seconds:.2f} s ({s.fps:.1f} fps; motion "
           f"{'cached' if s.motion_cache_hit else 'extracted'} {s.extract_seconds:.2f} s, render+export "
-          f"{s.render_seconds:.2f} s), {audio}, peak RSS {s.peak_rss_mb:.0f} MB -> {s.output}")
+          f"{s.render_seconds:.2f} s), {audio}, peak RSS {s.peak_rss_mb:.0f} MB{rp} -> {s.output}")
     return 0
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from dexstudio.commands.animate import AnimateOptions, peak_rss_mb, run_animate
+from dexstudio.core.process_map import children_peak_rss_mb
 from dexstudio.core.resources import resource_path
 
 SAMPLES = resource_path("samples")
@@ -62,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
                   f"{s.fps:.1f} fps end to end (motion {s.extract_seconds:.2f} s "
                   f"{'from cache' if s.motion_cache_hit else 'extracted'}, render+export {s.render_seconds:.2f} s"
                   f"{', with audio' if s.has_audio else ''})")
-    print(f"peak RSS: {peak_rss_mb():.0f} MB")
+    kids = children_peak_rss_mb()
+    print(f"peak RSS: {peak_rss_mb():.0f} MB" + (f" (render processes {kids:.0f} MB each)" if kids > 0 else ""))
     return 0
 
 

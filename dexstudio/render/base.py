@@ -165,5 +165,11 @@ class Animator(abc.ABC):
         ahead in that many; default 1: one caller)."""
         return 1
 
+    def render_processes(self) -> int:
+        """How many forked processes may usefully render at once
+        (:class:`dexstudio.core.process_map.ProcessMap`); 0 (the default) where
+        the animator must not be forked (torch, a GPU): callers use threads then."""
+        return 0
+
     def close(self) -> None:
         """Release models/devices. Idempotent."""

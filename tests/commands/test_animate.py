@@ -297,3 +297,38 @@ def test_full_turns_cannot_be_saved_in_a_project(tmp_path, sample_portrait, shor
     err = capsys.readouterr().err
     assert "--full-turns" in err and "drop" in err
     assert not (tmp_path / "f.mp4").exists()
+
+
+@pytest.mark.parametrize("paste", [False, True])
+def test_render_processes_give_the_frames_threads_give(tmp_path, sample_portrait, short_driving, monkeypatch,
+                                                       paste) -> None:
+    """On a CPU the warp animator renders in forked processes (each with its own GIL);
+    the frames are exactly those of the threaded path, in order, crop or pasted back."""
+    import dexstudio.commands.animate as animate_mod
+    from dexstudio.core.process_map import ProcessMap, fork_available
+    from dexstudio.render.warp import WarpAnimator
+
+    if not fork_available():
+        pytest.skip("render processes need fork (Linux)")
+    made: list[int] = []
+
+    class Spy(ProcessMap):
+        def __init__(self, *a, **k) -> None:
+            made.append(k.get("processes", 0))
+            super().__init__(*a, **k)
+
+    def frames_of(name: str) -> list[np.ndarray]:
+        got: list[np.ndarray] = []
+        run_animate(sample_portrait, short_driving, tmp_path / f"{name}.mp4",
+                    AnimateOptions(size=128, paste_back=paste), frame_hook=lambda i, f: got.append(f.copy()))
+        return got
+
+    monkeypatch.setattr(animate_mod, "ProcessMap", Spy)
+    forked = frames_of("forked")
+    assert made == [2] or (os.cpu_count() or 1) < 2
+    monkeypatch.setattr(WarpAnimator, "render_processes", lambda self: 0)
+    threaded = frames_of("threaded")
+    assert len(made) <= 1  # the threaded run made none
+    assert len(forked) == len(threaded) == 24
+    for a, b in zip(forked, threaded):
+        assert a.shape == b.shape and np.array_equal(a, b)
