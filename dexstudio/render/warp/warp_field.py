@@ -276,12 +276,13 @@ def blend_mesh_border(ids: np.ndarray, out: np.ndarray, width: float) -> None:
     each pixel takes the backward displacement of its nearest mesh-edge pixel (so the
     map continues the edge's and stays monotonic across it) and blends to the outer
     field with a smoothstep of the mesh coverage in a box of about ``width`` (all mesh
-    at the edge, none a width away). Cost: ~1.2 ms for a 290 x 230 window.
+    at the edge, none a width away). Cost: ~1 ms for a 270 x 225 window.
 
     Args:
         ids: (h, w) int32 ``triangle id + 1`` raster (0 = outside the mesh).
         out: (h, w, 2) float32 backward map of the same window (a view): the mesh's map
-            inside, the outer field outside; modified in place within the band.
+            inside, the outer field outside; modified in place within the band (elsewhere
+            only by float rounding, < 1e-4 px).
         width: band width, pixels.
     """
     h, w = ids.shape
@@ -296,12 +297,8 @@ def blend_mesh_border(ids: np.ndarray, out: np.ndarray, width: float) -> None:
     t_s = np.clip(1.0 - 2.0 * c_s, 0.0, 1.0)
     t_s = t_s * t_s * (3.0 - 2.0 * t_s)  # 0 at the mesh edge (half covered), 1 a width away
     t = cv2.resize(t_s, (w, h), interpolation=cv2.INTER_LINEAR)
-    band = ((t < 1.0) & (inside == 0)).astype(np.uint8)
-    bp = cv2.findNonZero(band)
-    if bp is None:
+    if not ((t < 1.0) & (inside == 0)).any():
         return
-    bp = bp.reshape(-1, 2)
-    bx, by = bp[:, 0], bp[:, 1]
     # the mesh's displacement extended outwards: each band pixel takes the displacement
     # of its nearest mesh-edge pixel, so the map continues the edge's and stays
     # monotonic across it (a smoothed extension folds back where the edge is squeezed).
@@ -319,20 +316,17 @@ def blend_mesh_border(ids: np.ndarray, out: np.ndarray, width: float) -> None:
     _, labels = cv2.distanceTransformWithLabels(edge_s, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
     lut = np.zeros(int(labels.max()) + 1, np.int32)
     lut[labels[hy, hx]] = np.arange(len(ex), dtype=np.int32)  # one edge pixel per block
-    ox, oy = cv2.split(out)
-    fx, fy = ox.reshape(-1), oy.reshape(-1)
-    e_i = ey * w + ex
-    # every half-resolution pixel: its nearest edge pixel's displacement; smoothed a
-    # little (neighbouring blocks may pick different edge pixels) and upsampled
-    near = lut[labels]
-    ext_s = cv2.merge([(fx[e_i] - ex)[near].astype(np.float32), (fy[e_i] - ey)[near].astype(np.float32)])
-    ext_s = cv2.blur(ext_s, (3, 3), borderType=cv2.BORDER_REPLICATE)
+    # every half-resolution pixel: its nearest edge pixel's backward displacement;
+    # smoothed a little (neighbouring blocks may pick different edge pixels), upsampled
+    # and turned into positions
+    e_disp = out[ey, ex] - ep.astype(np.float32)  # (E, 2)
+    ext_s = cv2.blur(e_disp[lut[labels]], (3, 3), borderType=cv2.BORDER_REPLICATE)
     ext = cv2.resize(ext_s, (w, h), interpolation=cv2.INTER_LINEAR)
-    ex_f, ey_f = cv2.split(ext)
-    b_i = by * w + bx
-    tb = t.reshape(-1)[b_i]
-    ext_x = bx + ex_f.reshape(-1)[b_i]
-    ext_y = by + ey_f.reshape(-1)[b_i]
-    fx[b_i] = ext_x + (fx[b_i] - ext_x) * tb
-    fy[b_i] = ext_y + (fy[b_i] - ext_y) * tb
-    out[...] = cv2.merge([ox, oy])
+    ext[..., 0] += np.arange(w, dtype=np.float32)[None, :]
+    ext[..., 1] += np.arange(h, dtype=np.float32)[:, None]
+    # blend, dense over the window (no gather/scatter of the band's pixels): t = 1
+    # keeps a pixel's own map, up to float rounding (< 1e-4 px)
+    t[inside.view(bool)] = 1.0
+    out -= ext
+    out *= t[..., None]
+    out += ext
