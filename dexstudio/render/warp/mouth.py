@@ -165,6 +165,48 @@ def _lip_curves(lm: np.ndarray, a: np.ndarray, e: np.ndarray, n: np.ndarray, wid
     return out
 
 
+def _opening_bounds(lm: np.ndarray, a: np.ndarray, e: np.ndarray, n: np.ndarray,
+                    width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The mouth opening's top and bottom edge as functions of u (mouth frame as in
+    :func:`_lip_curves`).
+
+    Mostly the upper and the lower inner lip. But the far corner of a wide-open mouth on a
+    turned head folds back: inner-lip points beside it project beyond the corner along
+    the corner axis (u < 0), and the lip curves taken one by one give the opening a spike
+    to zero height at the corner and none at all beyond it, so the pixels there sampled
+    the lip corner stretched into a bright vertical wedge. Where the lips do not cross,
+    the edges are the top and bottom of the opening's outline at each u (its envelope),
+    which covers the folded corner; where they cross (lips pressed together) the lip
+    curves are kept as they are (no opening).
+
+    Returns:
+        (u, top, bottom): (K,) increasing u and the edges' v there, pixels; linear in u
+        in between.
+    """
+    (uu, vu), (ul, vl) = _lip_curves(lm, a, e, n, width)
+    poly = np.concatenate([_UPPER, _LOWER[::-1][1:-1]])
+    d = lm[poly, :2] - a
+    pu = _dot2(d, e) / width
+    pv = _dot2(d, n)
+    us = np.unique(pu)
+    u0, v0 = pu[:, None], pv[:, None]  # (E, 1): edge i runs from vertex i to vertex i + 1
+    u1, v1 = np.roll(pu, -1)[:, None], np.roll(pv, -1)[:, None]
+    lo_u, hi_u = np.minimum(u0, u1), np.maximum(u0, u1)
+    on = (us[None, :] >= lo_u) & (us[None, :] <= hi_u)  # (E, K) edges spanning each u
+    du = u1 - u0
+    f = np.where(np.abs(du) > 1e-12, (us[None, :] - u0) / np.where(np.abs(du) > 1e-12, du, 1.0), 0.0)
+    cross = v0 + np.clip(f, 0.0, 1.0) * (v1 - v0)
+    top_env = np.where(on, cross, np.inf).min(0)
+    bot_env = np.where(on, cross, -np.inf).max(0)
+    # a vertical edge crosses at both of its ends
+    vert = on & (np.abs(du) <= 1e-12)
+    top_env = np.minimum(top_env, np.where(vert, v1, np.inf).min(0))
+    bot_env = np.maximum(bot_env, np.where(vert, v1, -np.inf).max(0))
+    top_lip, bot_lip = np.interp(us, uu, vu), np.interp(us, ul, vl)
+    open_ = top_lip <= bot_lip
+    return us, np.where(open_, top_env, top_lip), np.where(open_, bot_env, bot_lip)
+
+
 def _frame(lm: np.ndarray):
     a = lm[78, :2].astype(np.float64)
     b = lm[308, :2].astype(np.float64)
@@ -192,15 +234,15 @@ def mouth_map(xs: np.ndarray, ys: np.ndarray, source: np.ndarray,
     """
     at, et, nt, wt = _frame(target)
     as_, es, ns, ws = _frame(source)
-    (uu_t, vu_t), (ul_t, vl_t) = _lip_curves(target, at, et, nt, wt)
-    (uu_s, vu_s), (ul_s, vl_s) = _lip_curves(source, as_, es, ns, ws)
+    u_t, top_t, bot_t = _opening_bounds(target, at, et, nt, wt)
+    u_s, top_s, bot_s = _opening_bounds(source, as_, es, ns, ws)
     d = np.stack([xs, ys], -1).astype(np.float64) - at
     u = _dot2(d, et) / wt
     v = _dot2(d, nt)
-    up_t = np.interp(u, uu_t, vu_t)
-    lo_t = np.interp(u, ul_t, vl_t)
-    up_s = np.interp(u, uu_s, vu_s)
-    lo_s = np.interp(u, ul_s, vl_s)
+    up_t = np.interp(u, u_t, top_t)
+    lo_t = np.interp(u, u_t, bot_t)
+    up_s = np.interp(u, u_s, top_s)
+    lo_s = np.interp(u, u_s, bot_s)
     k = ws / wt
     upper = v < 0.5 * (up_t + lo_t)
     vs = np.where(upper, (v - up_t) * k + up_s, (v - lo_t) * k + lo_s)
@@ -244,12 +286,12 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, t
     # along the downward normal; up/lo: the inner lips there
     py, px = ys - y0, xs - x0
     a, e, n, width = _frame(target)
-    (uu, vu), (ul, vl) = _lip_curves(target, a, e, n, width)
+    ub, top, bot = _opening_bounds(target, a, e, n, width)
     dx, dy = xs - a[0], ys - a[1]
     u = (dx * e[0] + dy * e[1]) / width
     v = dx * n[0] + dy * n[1]
-    up = np.interp(u, uu, vu)
-    lo = np.interp(u, ul, vl)
+    up = np.interp(u, ub, top)
+    lo = np.interp(u, ub, bot)
     H = np.maximum(lo - up, 1e-3)
     across = np.clip(1.0 - (2.0 * u - 1.0) ** 2, 0.0, 1.0)  # 1 mid-mouth, 0 at the corners
 

@@ -188,3 +188,46 @@ def test_the_cavity_edge_is_anti_aliased_on_a_tilted_mouth() -> None:
     edge = (1.0 - alpha[:mid_y, cols]).sum(0)
     assert np.ptp(edge) > 3.0  # the tilt moves the edge by several pixels over these columns
     assert np.abs(np.diff(edge, 2)).max() < 0.15
+
+
+def _mouth_frame_uv(pts: np.ndarray, x: float, y: float) -> tuple[float, float]:
+    a, e, n, width = mouth._frame(pts)
+    d = np.array([x, y]) - a
+    return float(d @ e) / width, float(d @ n)
+
+
+def test_the_folded_far_corner_of_an_open_mouth_is_cavity_not_a_stretched_lip() -> None:
+    """A wide-open mouth on a turned head: the far corner lies behind the inner-lip points
+    beside it along the corner axis (u < 0 for them). Those pixels are part of the
+    opening and are painted as cavity, instead of sampling the lip corner stretched
+    into a vertical wedge (liveportrait_s10 x d18 frame 82)."""
+    src = _face_points()
+    tgt = _open_mouth(src, 20.0)
+    # the far corner recedes to mid-height behind its upper neighbour; the lower lip
+    # beside it stays on the near side
+    tgt[78, :2] += (9.0, 10.0)
+    tgt[[95, 88], 0] += 12.0
+    assert _mouth_frame_uv(tgt, *tgt[191, :2])[0] < 0 < _mouth_frame_uv(tgt, *tgt[95, :2])[0]
+    # a pixel of the opening just beyond the corner, below the upper lip: the lip
+    # curves taken one by one put it above a spike of the upper lip down to the corner
+    a, e, n, width = mouth._frame(tgt)
+    _, v_up = _mouth_frame_uv(tgt, *tgt[191, :2])
+    p = a + (-0.01 * width) * e + 0.7 * v_up * n
+    _, _, depth = mouth.mouth_map(np.array([p[0]], np.float32), np.array([p[1]], np.float32), src, tgt)
+    assert depth[0] > 1.0  # inside the cavity by more than a pixel (was -6.5: sampled the lip)
+
+
+def test_the_opening_bounds_are_the_lip_curves_on_an_ordinary_mouth() -> None:
+    tgt = _open_mouth(_face_points(), 12.0)
+    a, e, n, width = mouth._frame(tgt)
+    u, top, bottom = mouth._opening_bounds(tgt, a, e, n, width)
+    (uu, vu), (ul, vl) = mouth._lip_curves(tgt, a, e, n, width)
+    assert np.all(np.diff(u) > 0)
+    assert np.allclose(top, np.interp(u, uu, vu), atol=1e-9)
+    assert np.allclose(bottom, np.interp(u, ul, vl), atol=1e-9)
+    closed = _face_points()  # lips touching (or crossing by a hair): no opening invented
+    a, e, n, width = mouth._frame(closed)
+    u, top, bottom = mouth._opening_bounds(closed, a, e, n, width)
+    (uu, vu), (ul, vl) = mouth._lip_curves(closed, a, e, n, width)
+    crossed = np.interp(u, uu, vu) > np.interp(u, ul, vl)
+    assert np.allclose((bottom - top)[crossed], (np.interp(u, ul, vl) - np.interp(u, uu, vu))[crossed])
