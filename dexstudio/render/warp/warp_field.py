@@ -169,7 +169,7 @@ def signed_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 
 
 def drawn_triangles(source_areas: np.ndarray, target_areas: np.ndarray, front: float, surface: np.ndarray,
-                    max_shrink: float = 4.0) -> np.ndarray:
+                    max_shrink: float = 4.0, max_folded: float = 0.5) -> np.ndarray:
     """Which mesh triangles to draw: those facing the viewer and not nearly edge-on.
 
     A triangle turned away from the viewer is not drawn (painting it folds the source's
@@ -192,6 +192,8 @@ def drawn_triangles(source_areas: np.ndarray, target_areas: np.ndarray, front: f
         surface: (T,) bool, the triangles of the face's surface (not the mouth, lid or
             eyeball regions, which shrink when they close and are drawn regardless).
         max_shrink: largest area shrink (source / frame) relative to the median one.
+        max_folded: a surface triangle that faces away in the source and is smaller
+            there than this fraction of the median surface triangle is not drawn.
     Returns:
         (T,) bool.
     """
@@ -201,7 +203,14 @@ def drawn_triangles(source_areas: np.ndarray, target_areas: np.ndarray, front: f
     if not plain.any():
         return facing
     ref = float(np.median(shrink[plain]))
-    return facing & ((shrink < max_shrink * ref) | ~surface)
+    # a small surface triangle turned away in the source (folded at the outline of a
+    # turned portrait) has no texture of its own: its source pixels are the surface in
+    # front of it, and drawn it samples them mirrored, a bright pixel then a dark one
+    # along the far cheek's outline. Large ones (a chin's underside seen from above)
+    # are drawn: leaving them out would open a hole in the face.
+    src_abs = np.abs(source_areas)
+    folded = (source_areas * front <= 0) & surface & (src_abs < max_folded * float(np.median(src_abs[surface])))
+    return facing & ~folded & ((shrink < max_shrink * ref) | ~surface)
 
 
 def raster_triangle_ids(target: np.ndarray, depth: np.ndarray, triangles: np.ndarray,

@@ -93,3 +93,21 @@ def test_slivers_of_the_face_surface_are_not_drawn() -> None:
     assert drawn_triangles(src, src / 6.0, 1.0, np.ones(10, bool)).all()
     # the other winding
     assert drawn_triangles(-src, -tgt, -1.0, np.ones(10, bool)).tolist() == drawn.tolist()
+
+
+def test_small_triangles_folded_in_the_source_are_not_drawn() -> None:
+    """At the outline of a turned portrait some triangles face away in the source: their
+    source pixels belong to the surface in front, and drawn they sample it mirrored (a
+    bright then a dark pixel along the far cheek; liveportrait_s10 x d18 frame 82)."""
+    from dexstudio.render.warp.warp_field import drawn_triangles
+
+    src = np.full(10, 40.0)  # front = +1
+    tgt = np.full(10, 40.0)
+    src[2] = -16.0  # folded in the source, small (0.4x the median), faces the viewer now
+    src[6] = -120.0  # folded in the source but large (a chin's underside): still drawn
+    surface = np.ones(10, bool)
+    drawn = drawn_triangles(src, tgt, 1.0, surface)
+    assert not drawn[2] and drawn[6]
+    assert drawn.sum() == 9
+    surface[2] = False  # lids and the mouth are drawn regardless
+    assert drawn_triangles(src, tgt, 1.0, surface)[2]
