@@ -136,6 +136,19 @@ def test_a_wide_open_mouth_shows_teeth_throat_and_tongue() -> None:
     assert tongue[0] > throat[0] + 40 and tongue[0] > tongue[2] + 30, tongue  # lit and red
 
 
+def test_the_tongue_is_parted_from_the_lower_lip_by_a_shadow() -> None:
+    """Without the shadow line the lit tongue ran into the lower lip: a wide-open mouth
+    read as a slit over a thick lower lip (to the re-tracker too)."""
+    closed = _face_points()
+    lower = [95, 88, 178, 87, 14, 317, 402, 318, 324]
+    closed[lower, 1] -= closed[14, 1] - closed[13, 1]  # lips shut: the cavity reaches the lower lip
+    img, x, top, bottom, first, last = _painted_interior(teeth_rgb=None, open_px=40.0, src=closed)
+    column = img[first:last + 1, x, 0].astype(int)  # red channel down the mid-mouth column
+    front = column[-6:-1].max()  # the tongue's lit front, just above the lip
+    edge = column[-1]  # the last painted row, at the lower lip (brightest there without the line)
+    assert edge < 0.9 * front, (edge, front, column.tolist())
+
+
 def test_a_source_that_shows_teeth_gets_no_invented_ones() -> None:
     img, x, top, bottom, first, last = _painted_interior(teeth_rgb=np.array([220, 215, 205], np.float32))
     assert img[first + 2, x].max() < 100
