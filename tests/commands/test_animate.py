@@ -332,3 +332,24 @@ def test_render_processes_give_the_frames_threads_give(tmp_path, sample_portrait
     assert len(forked) == len(threaded) == 24
     for a, b in zip(forked, threaded):
         assert a.shape == b.shape and np.array_equal(a, b)
+
+
+def test_large_pasted_frames_render_on_threads(tmp_path, sample_portrait, short_driving, monkeypatch) -> None:
+    """Pasted back into a large source, encoding dominates and processes only add copies:
+    such frames render on threads."""
+    import dexstudio.commands.animate as animate_mod
+    from dexstudio.core.process_map import ProcessMap
+
+    made: list[int] = []
+
+    class Spy(ProcessMap):
+        def __init__(self, *a, **k) -> None:
+            made.append(1)
+            super().__init__(*a, **k)
+
+    monkeypatch.setattr(animate_mod, "ProcessMap", Spy)
+    monkeypatch.setattr(animate_mod, "_PASTE_PROCESS_MAX_BYTES", 1000)
+    got: list[np.ndarray] = []
+    s = run_animate(sample_portrait, short_driving, tmp_path / "p.mp4", AnimateOptions(size=128, paste_back=True),
+                    frame_hook=lambda i, f: got.append(f))
+    assert made == [] and len(got) == s.frames == 24
