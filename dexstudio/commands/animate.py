@@ -12,6 +12,7 @@ as a ``.dexproj`` for the editor or ``dexstudio render``.
 from __future__ import annotations
 
 import argparse
+import logging
 import resource
 import sys
 import threading
@@ -106,6 +107,8 @@ class AnimateOptions:
     moving_background: bool = False  # warp: the background follows the head (render/warp/person_mask.py)
 
 
+log = logging.getLogger(__name__)
+
 @dataclass(frozen=True)
 class AnimateSummary:
     """What ``animate`` did.
@@ -196,8 +199,14 @@ def render_frames(animator, state: SourceState, ev: EvaluatedMotion, track: Moti
         def into(i: int, out: np.ndarray) -> None:
             out[...] = one(i + 1)
 
-        return _first_then(first, ProcessMap(into, n - 1, first.shape, first.dtype, processes=processes,
-                                             cancel=cancel))
+        try:
+            pool: Iterator[np.ndarray] = ProcessMap(into, n - 1, first.shape, first.dtype, processes=processes,
+                                                    cancel=cancel)
+        except OSError as exc:  # no processes to be had (a process limit, no memory): threads
+            log.warning("animate: render processes could not start (%s); rendering on threads", exc)
+            pool = ordered_map(one, range(1, n), threads=threads, depth=2 * threads + 2, cancel=cancel,
+                               name="dexstudio-render")
+        return _first_then(first, pool)
     return ordered_map(one, range(n), threads=threads, depth=2 * threads + 2, cancel=cancel,
                        name="dexstudio-render")
 

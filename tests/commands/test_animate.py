@@ -353,3 +353,17 @@ def test_large_pasted_frames_render_on_threads(tmp_path, sample_portrait, short_
     s = run_animate(sample_portrait, short_driving, tmp_path / "p.mp4", AnimateOptions(size=128, paste_back=True),
                     frame_hook=lambda i, f: got.append(f))
     assert made == [] and len(got) == s.frames == 24
+
+
+def test_render_processes_that_cannot_start_fall_back_to_threads(tmp_path, sample_portrait, short_driving,
+                                                                 monkeypatch) -> None:
+    import dexstudio.commands.animate as animate_mod
+
+    def no_fork(*a, **k):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(animate_mod, "ProcessMap", no_fork)
+    got: list[int] = []
+    s = run_animate(sample_portrait, short_driving, tmp_path / "t.mp4", AnimateOptions(size=128),
+                    frame_hook=lambda i, f: got.append(i))
+    assert got == list(range(24)) and s.frames == 24
