@@ -109,6 +109,7 @@ class AnimateOptions:
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class AnimateSummary:
     """What ``animate`` did.
