@@ -135,3 +135,32 @@ def test_truncated_faststart_keeps_decodable_frames(tmp_path):
         frames = list(iter_frames(cut))
     assert 0 < len(frames) < 60
     assert any(issubclass(w.category, TruncatedVideoWarning) for w in caught)
+
+
+def test_frames_are_swscale_rgb_on_one_thread(sample_driving):
+    """The reader converts on one swscale thread (no thread pool per frame): the same
+    pixels as PyAV's default conversion."""
+    ours = [f for _, f in iter_frames(sample_driving, 0, 4)]
+    with av.open(str(sample_driving)) as c:
+        theirs = [fr.to_ndarray(format="rgb24") for _, fr in zip(range(4), c.decode(video=0))]
+    assert len(ours) == 4 and all(np.array_equal(a, b) for a, b in zip(ours, theirs))
+
+
+def test_an_older_pyav_without_the_threads_argument_still_reads(tmp_path, monkeypatch):
+    import dexstudio.io.video_reader as vr
+
+    clip = write_clip(tmp_path / "c.mp4", n=3)
+    real = av.VideoFrame.to_ndarray
+
+    class OldFrame:
+        def __init__(self, frame):
+            self.frame = frame
+
+        def to_ndarray(self, format=None):  # noqa: A002 - PyAV's name
+            return real(self.frame, format=format)
+
+    monkeypatch.setattr(vr, "_SWS_THREADS_ARG", [True])
+    with av.open(str(clip)) as c:
+        frames = [vr._to_rgb(OldFrame(fr)) for fr in c.decode(video=0)]
+    assert len(frames) == 3 and frames[0].shape == (64, 64, 3)
+    assert vr._SWS_THREADS_ARG == [False]
