@@ -18,7 +18,6 @@ from __future__ import annotations
 import mmap
 import multiprocessing as mp
 import pickle
-import resource
 import signal
 import sys
 import traceback
@@ -219,7 +218,12 @@ class ProcessMap:
 
 
 def children_peak_rss_mb() -> float:
-    """Peak resident memory of the largest finished child process, MB (0 if none)."""
+    """Peak resident memory of the largest finished child process, MB (0 if none, or where
+    the platform cannot tell)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0.0
     r = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return r / 1024.0 if sys.platform != "darwin" else r / (1024.0 * 1024.0)
 
