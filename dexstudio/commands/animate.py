@@ -17,6 +17,7 @@ import resource
 import sys
 import threading
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional
@@ -185,6 +186,11 @@ def render_frames(animator, state: SourceState, ev: EvaluatedMotion, track: Moti
         return animator.render(state, fm, model)
 
     n = len(ev)
+
+    def on_threads(start: int) -> Iterator[np.ndarray]:
+        return ordered_map(one, range(start, n), threads=threads, depth=2 * threads + 2, cancel=cancel,
+                           name="dexstudio-render")
+
     if processes > 0 and fork_available() and n > 1:
         # frame 0 here: its shape sizes the shared slots, and the children inherit
         # whatever the animator built lazily on the way. The processes fork now, before
@@ -193,9 +199,7 @@ def render_frames(animator, state: SourceState, ev: EvaluatedMotion, track: Moti
             cancel.raise_if_cancelled()
         first = one(0)
         if paste and first.nbytes > _PASTE_PROCESS_MAX_BYTES:
-            rest: Iterator[np.ndarray] = ordered_map(one, range(1, n), threads=threads, depth=2 * threads + 2,
-                                                     cancel=cancel, name="dexstudio-render")
-            return _first_then(first, rest)
+            return _first_then(first, on_threads(1))
 
         def into(i: int, out: np.ndarray) -> None:
             out[...] = one(i + 1)
@@ -205,18 +209,16 @@ def render_frames(animator, state: SourceState, ev: EvaluatedMotion, track: Moti
                                                     cancel=cancel)
         except OSError as exc:  # no processes to be had (a process limit, no memory): threads
             log.warning("animate: render processes could not start (%s); rendering on threads", exc)
-            pool = ordered_map(one, range(1, n), threads=threads, depth=2 * threads + 2, cancel=cancel,
-                               name="dexstudio-render")
+            pool = on_threads(1)
         return _first_then(first, pool)
-    return ordered_map(one, range(n), threads=threads, depth=2 * threads + 2, cancel=cancel,
-                       name="dexstudio-render")
+    return on_threads(0)
 
 
 #: frames pasted back into a source larger than this (bytes; 1182 x 1182 RGB) render on
 #: threads: encoding the large frames is most of the work there, and the processes only
-#: add two copies of each frame and their memory (liveportrait_s2, 2048 x 2048, 90
-#: frames: 6.6 s on threads against 7.1-7.4 s in processes; hallo_reference_7, 3511 x
-#: 3511: 30.4 against 32.6 s)
+#: add two copies of each frame and their memory (render+export of 90 frames,
+#: interleaved: liveportrait_s2, 2048 x 2048, 5.5-6.6 s on threads against 5.9-7.4 s in
+#: processes; hallo_reference_7, 3511 x 3511, 30.4 against 32.6 s)
 _PASTE_PROCESS_MAX_BYTES = 4 << 20
 
 
@@ -321,8 +323,9 @@ def _run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions
     frames = render_frames(animator, state, ev, track, opts.paste_back, cancel,
                            threads=animator.render_threads(), processes=animator.render_processes())
     src_img = state.payload.crop if not opts.paste_back else image
-    with VideoExporter(output, settings, source_image=src_img if opts.side_by_side else None,
-                       progress=progress, cancel=cancel) as ex:
+    # closing: a failed export stops the render workers at once, not when collected
+    with closing(frames), VideoExporter(output, settings, source_image=src_img if opts.side_by_side else None,
+                                        progress=progress, cancel=cancel) as ex:
         drv = iter_frames(driving) if opts.side_by_side else None
         for i, frame in enumerate(frames):
             if frame_hook is not None:

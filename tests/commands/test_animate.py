@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -367,3 +368,25 @@ def test_render_processes_that_cannot_start_fall_back_to_threads(tmp_path, sampl
     s = run_animate(sample_portrait, short_driving, tmp_path / "t.mp4", AnimateOptions(size=128),
                     frame_hook=lambda i, f: got.append(i))
     assert got == list(range(24)) and s.frames == 24
+
+
+def test_a_failed_export_stops_the_render_processes(tmp_path, sample_portrait, short_driving) -> None:
+    import multiprocessing as mp
+
+    class Boom(Exception):
+        pass
+
+    def hook(i: int, f: np.ndarray) -> None:
+        if i == 5:
+            raise Boom()
+
+    out = tmp_path / "boom.mp4"
+    try:
+        run_animate(sample_portrait, short_driving, out, AnimateOptions(size=128), frame_hook=hook)
+    except Boom:
+        tb = sys.exc_info()[2]  # keeps run_animate's frame, and its frame iterator, alive
+        assert not mp.active_children()  # stopped at once, not when the iterator is collected
+        del tb
+    else:
+        pytest.fail("the hook's error did not propagate")
+    assert not out.exists()
