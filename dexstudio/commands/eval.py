@@ -19,6 +19,9 @@ repeated, scored the same way):
 * tracker floor (with ``--freeze pose``): the largest and mean angle the re-tracker reads
   between the source crop and shifted / scaled copies of it (:mod:`dexstudio.motion.pose_floor`),
   i.e. how precisely the frozen pose drift can be read at all on this portrait.
+* rendered geometry's drift (with ``--freeze pose``): the largest angle between the pose of
+  the points each frame was warped to and the source's own pose fit: the renderer's part
+  of the contract, with no re-tracker in between.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ class EvalReport:
     pose_drift_max_deg: float  # NaN unless pose is frozen
     pose_drift_mean_deg: float
     pose_floor: Optional[PoseFloor]  # the re-tracker's floor on the source (frozen pose only)
+    geometry_pose_drift_max_deg: float  # NaN unless pose is frozen: the rendered target points' pose
     pose_error_mean_deg: float
     expr_drift_max_mean: float  # NaN unless expression channels are frozen
     expr_drift_max_abs: float
@@ -147,7 +151,7 @@ def evaluate(driving: Path, source: Optional[Path] = None, motion: MotionOptions
     pose_frozen = all(c in motion.freeze for c in POSE_CHANNEL_IDS[:3])
     expr_frozen = [i for i, c in enumerate(EXPR_CHANNEL_IDS) if c in motion.freeze]
     res, base = _Acc(), _Acc()
-    pose_drift, expr_drift, expr_abs, pose_err = [], [], [], []
+    pose_drift, expr_drift, expr_abs, pose_err, geo_drift = [], [], [], [], []
     crop0 = state.payload.crop
     mid = "eval"
     # the app's tracker exactly as extraction configures it (a different configuration,
@@ -161,6 +165,9 @@ def evaluate(driving: Path, source: Optional[Path] = None, motion: MotionOptions
             fm = FrameMotion.from_evaluated(ev, i, mid)
             frame = animator.render_frame(state, fm, track.expression_model)
             out = frame.image
+            if pose_frozen:  # the renderer's own part: the pose of the points it warped to
+                geo_drift.append(float(rotation_angle_deg(solve_pose(frame.target, face).rotation,
+                                                          state.payload.pose.rotation)))
             R_t = ev.rotation[i]
             bs_t = ev.blendshapes[i]
             if self_re:
@@ -222,6 +229,7 @@ def evaluate(driving: Path, source: Optional[Path] = None, motion: MotionOptions
         baseline=base.scores(),
         pose_drift_max_deg=max(pose_drift) if pose_drift else nan,
         pose_drift_mean_deg=float(np.mean(pose_drift)) if pose_drift else nan, pose_floor=floor,
+        geometry_pose_drift_max_deg=max(geo_drift) if geo_drift else nan,
         pose_error_mean_deg=float(np.mean(pose_err)) if pose_err else nan,
         expr_drift_max_mean=max(expr_drift) if expr_drift else nan,
         expr_drift_max_abs=max(expr_abs) if expr_abs else nan,
@@ -262,6 +270,7 @@ def run(args: argparse.Namespace) -> int:
             if r.pose_floor is not None and r.pose_floor.copies:
                 extra.append(f"re-tracker floor on this source max {r.pose_floor.max_deg:.2f} deg (mean "
                              f"{r.pose_floor.mean_deg:.2f}; shifted/scaled copies, no rotation)")
+            extra.append(f"rendered geometry's pose drift max {r.geometry_pose_drift_max_deg:.2f} deg")
         if not np.isnan(r.expr_drift_max_mean):
             extra.append(f"frozen expression drift max {r.expr_drift_max_mean:.3f} (largest channel "
                          f"{r.expr_drift_max_abs:.3f}); pose error mean {r.pose_error_mean_deg:.2f} deg")
