@@ -382,7 +382,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.finish()
     audio = "with audio" if s.has_audio else "no audio"
-    rp = f" (render processes {s.render_process_rss_mb:.0f} MB each)" if s.render_process_rss_mb > 0 else ""
+    rp = (f" (render processes: {s.render_process_rss_mb:.0f} MB each, mostly shared with this one)"
+          if s.render_process_rss_mb > 0 else "")
     print(f"animate: {s.frames} frames in {s.seconds:.2f} s ({s.fps:.1f} fps; motion "
           f"{'cached' if s.motion_cache_hit else 'extracted'} {s.extract_seconds:.2f} s, render+export "
           f"{s.render_seconds:.2f} s), {audio}, peak RSS {s.peak_rss_mb:.0f} MB{rp} -> {s.output}")

@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
                   f"{'from cache' if s.motion_cache_hit else 'extracted'}, render+export {s.render_seconds:.2f} s"
                   f"{', with audio' if s.has_audio else ''})")
     kids = children_peak_rss_mb()
-    print(f"peak RSS: {peak_rss_mb():.0f} MB" + (f" (render processes {kids:.0f} MB each)" if kids > 0 else ""))
+    print(f"peak RSS: {peak_rss_mb():.0f} MB"
+          + (f" (render processes: {kids:.0f} MB each, mostly shared with this one)" if kids > 0 else ""))
     return 0
 
 
