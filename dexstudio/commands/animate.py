@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import resource
-import sys
 import threading
 import time
 from contextlib import closing
@@ -32,7 +30,7 @@ from dexstudio.core.errors import Cancelled, DexStudioError
 from dexstudio.core.evaluated import EvaluatedMotion
 from dexstudio.core.motion import MotionTrack
 from dexstudio.core.parallel import ordered_map
-from dexstudio.core.process_map import ProcessMap, children_peak_rss_mb, fork_available
+from dexstudio.core.process_map import ProcessMap, fork_available, peak_rss_mb
 from dexstudio.core.progress import CancelToken, Progress, ProgressCallback
 from dexstudio.core.project import RenderSettings, SourceInfo
 from dexstudio.io.export import X264_PRESETS
@@ -135,10 +133,9 @@ class AnimateSummary:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MB (Linux: ru_maxrss is in kB)."""
-    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return r / 1024.0 if sys.platform != "darwin" else r / (1024.0 * 1024.0)
+def render_process_note(mb: float) -> str:
+    """What the summary lines say about the render processes' peak RSS ("" without any)."""
+    return f" (render processes: {mb:.0f} MB each, mostly shared with this one)" if mb > 0 else ""
 
 
 def make_animator(name: str, device: str, checkpoint: Optional[str] = None, full_turns: bool = False,
@@ -339,7 +336,7 @@ def _run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions
     t_end = time.perf_counter()
     return AnimateSummary(output=output, frames=result.frames, seconds=t_end - t0, extract_seconds=t_ex,
                           render_seconds=t_end - t1, has_audio=result.has_audio, peak_rss_mb=peak_rss_mb(),
-                          render_process_rss_mb=children_peak_rss_mb(),
+                          render_process_rss_mb=peak_rss_mb(children=True),
                           motion_cache_hit=res.report.cache_hit)
 
 
@@ -382,11 +379,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.finish()
     audio = "with audio" if s.has_audio else "no audio"
-    rp = (f" (render processes: {s.render_process_rss_mb:.0f} MB each, mostly shared with this one)"
-          if s.render_process_rss_mb > 0 else "")
     print(f"animate: {s.frames} frames in {s.seconds:.2f} s ({s.fps:.1f} fps; motion "
           f"{'cached' if s.motion_cache_hit else 'extracted'} {s.extract_seconds:.2f} s, render+export "
-          f"{s.render_seconds:.2f} s), {audio}, peak RSS {s.peak_rss_mb:.0f} MB{rp} -> {s.output}")
+          f"{s.render_seconds:.2f} s), {audio}, peak RSS {s.peak_rss_mb:.0f} MB"
+          f"{render_process_note(s.render_process_rss_mb)} -> {s.output}")
     return 0
 
 

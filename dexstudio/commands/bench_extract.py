@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
-import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,13 +16,10 @@ from dexstudio.io.video_reader import iter_frames_prefetched, probe
 from dexstudio.motion.extract import track_frames
 from dexstudio.motion.lanes import auto_lanes
 from dexstudio.motion.tracker import MediaPipeTracker
+from dexstudio.core.process_map import peak_rss_mb
 from dexstudio.core.resources import resource_path
 
 SAMPLE = resource_path("samples", "astronaut_driving.mp4")
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
 class _Timed:
@@ -63,7 +58,7 @@ def _run(args: argparse.Namespace) -> int:
         from dataclasses import replace
 
         settings = replace(settings, keep_landmarks_2d=False)
-    rss0 = _peak_rss_mb()
+    rss0 = peak_rss_mb()
     n_lanes = args.lanes or auto_lanes()
     with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory(prefix="dexstudio-bench-") as tmp:
         trackers = [stack.enter_context(MediaPipeTracker(settings.model_path, settings.max_faces,
@@ -93,7 +88,7 @@ def _run(args: argparse.Namespace) -> int:
     lm_mb = track.landmarks_2d.nbytes if track.landmarks_2d is not None else 0
     print(f"output arrays: {out_mb / 2**20:.1f} MiB in memory"
           f" + {lm_mb / 2**20:.1f} MiB overlay landmarks in a file (read-only memmap)")
-    print(f"peak RSS: {_peak_rss_mb():.0f} MiB (at start {rss0:.0f} MiB)")
+    print(f"peak RSS: {peak_rss_mb():.0f} MiB (at start {rss0:.0f} MiB)")
     return 0
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dexstudio.commands.animate import AnimateOptions, peak_rss_mb, run_animate
-from dexstudio.core.process_map import children_peak_rss_mb
+from dexstudio.commands.animate import AnimateOptions, render_process_note, run_animate
+from dexstudio.core.process_map import peak_rss_mb
 from dexstudio.core.resources import resource_path
 
 SAMPLES = resource_path("samples")
@@ -63,9 +63,7 @@ def run(args: argparse.Namespace) -> int:
                   f"{s.fps:.1f} fps end to end (motion {s.extract_seconds:.2f} s "
                   f"{'from cache' if s.motion_cache_hit else 'extracted'}, render+export {s.render_seconds:.2f} s"
                   f"{', with audio' if s.has_audio else ''})")
-    kids = children_peak_rss_mb()
-    print(f"peak RSS: {peak_rss_mb():.0f} MB"
-          + (f" (render processes: {kids:.0f} MB each, mostly shared with this one)" if kids > 0 else ""))
+    print(f"peak RSS: {peak_rss_mb():.0f} MB{render_process_note(peak_rss_mb(children=True))}")
     return 0
 
 

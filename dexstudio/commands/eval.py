@@ -45,7 +45,7 @@ from dexstudio.core.channels import ALL_CHANNEL_IDS, EXPR_CHANNEL_IDS, POSE_CHAN
 from dexstudio.core.errors import DexStudioError
 from dexstudio.core.progress import CancelToken, Progress, ProgressCallback
 from dexstudio.core.rotation import euler_to_matrix, rotation_angle_deg
-from dexstudio.motion.pose_floor import PoseFloor
+from dexstudio.motion.pose_floor import PoseFloor, pose_floor
 from dexstudio.render.base import FrameMotion, SourceOptions
 
 
@@ -219,8 +219,6 @@ def evaluate(driving: Path, source: Optional[Path] = None, motion: MotionOptions
                 progress(Progress(i + 1, F, "evaluating"))
     floor = None
     if pose_frozen:
-        from dexstudio.motion.pose_floor import pose_floor
-
         with make_tracker(ExtractSettings()) as tr_floor:
             floor = pose_floor(tr_floor, crop0, face)
     nan = float("nan")

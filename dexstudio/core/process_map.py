@@ -29,7 +29,7 @@ import numpy as np
 
 from dexstudio.core.progress import CancelToken
 
-__all__ = ["ProcessMap", "WorkerProcessError", "children_peak_rss_mb", "fork_available"]
+__all__ = ["ProcessMap", "WorkerProcessError", "fork_available", "peak_rss_mb"]
 
 _POLL_S = 0.1
 _JOIN_S = 2.0
@@ -217,13 +217,12 @@ class ProcessMap:
             pass
 
 
-def children_peak_rss_mb() -> float:
-    """Peak resident memory of the largest finished child process, MB (0 if none, or where
-    the platform cannot tell)."""
+def peak_rss_mb(children: bool = False) -> float:
+    """Peak resident memory in MB: of this process, or with ``children`` of its largest
+    finished child process (0 if none). 0 where the platform cannot tell (Windows)."""
     try:
         import resource
     except ImportError:  # Windows
         return 0.0
-    r = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return r / 1024.0 if sys.platform != "darwin" else r / (1024.0 * 1024.0)
-
+    r = resource.getrusage(resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF).ru_maxrss
+    return r / 1024.0 if sys.platform != "darwin" else r / (1024.0 * 1024.0)  # kB on Linux, bytes on macOS
