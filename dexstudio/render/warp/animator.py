@@ -29,6 +29,7 @@ from dexstudio.motion.face_model import CanonicalFace, load_canonical_face
 from dexstudio.motion.pose import PoseFit, PoseWeights, camera_to_image, image_to_camera, solve_pose
 from dexstudio.render.base import Animator, FrameMotion, SourceOptions, SourceState
 from dexstudio.render.source_cache import image_content_hash
+from dexstudio.render.warp import eyeball as eyeball_mod
 from dexstudio.render.warp import eyes as eyes_mod
 from dexstudio.render.warp.basis import ExpressionBasis, load_basis, rotation_from_vector_deg
 from dexstudio.render.warp.crop import CropBox, choose_crop, extract_crop
@@ -139,6 +140,8 @@ class WarpPayload:
         n_anchor: number of fixed anchors after the oval and ring controls.
         tps: the outer field's operator over [oval, ring, anchors].
         eye_mask: (S, S) uint8 source eye openings.
+        eyeballs: the right and the left source eyeball
+            (:func:`dexstudio.render.warp.eyeball.analyse_eyeball`).
         mouth: the source mouth's look.
         own_blendshapes: (52,) float32 the source's own blendshape weights.
         lash_rgb: (2, 3) float32 the lash line colour of the right and left eye
@@ -165,6 +168,7 @@ class WarpPayload:
     n_anchor: int
     tps: TpsField
     eye_mask: np.ndarray
+    eyeballs: tuple[eyeball_mod.EyeballLook, eyeball_mod.EyeballLook]
     mouth: MouthLook
     own_blendshapes: np.ndarray
     lash_rgb: np.ndarray
@@ -399,6 +403,8 @@ class WarpAnimator(Animator):
             ring_canonical=ring_c, ring_rigidity=ring_w, ring_source=ring_src, ring_oval=oval_ids,
             ring_follow=follow.astype(np.float64), ring_hold=hold, n_anchor=len(anchors),
             tps=tps, eye_mask=eye_mask,
+            eyeballs=(eyeball_mod.analyse_eyeball(crop, L, eyes_mod.RIGHT, eye_mask),
+                      eyeball_mod.analyse_eyeball(crop, L, eyes_mod.LEFT, eye_mask)),
             mouth=analyse_mouth(crop, L, fs_px, eye_mask),
             own_blendshapes=np.asarray(blendshapes, np.float32).reshape(N_BLENDSHAPES),
             lash_rgb=np.stack([eyes_mod.lash_colour(crop, L, e) for e in (eyes_mod.RIGHT, eyes_mod.LEFT)]),
@@ -545,7 +551,8 @@ class WarpAnimator(Animator):
                 yy, xx = sy_all[sel], sx_all[sel]
                 if len(yy):
                     gx, gy = xx + x0, yy + y0
-                    sx, sy, depth = mouth_map(gx.astype(np.float32), gy.astype(np.float32), L, P)
+                    sx, sy, depth = mouth_map(gx.astype(np.float32), gy.astype(np.float32), L, P,
+                                                  p.mouth.split)
                     sub[yy, xx, 0] = sx
                     sub[yy, xx, 1] = sy
                     layer = cavity_layer(S, gx, gy, depth, P, p.mouth)
@@ -558,7 +565,7 @@ class WarpAnimator(Animator):
                                                   eye, L, P)
                         sub[yy, xx, 0] = sx
                         sub[yy, xx, 1] = sy
-                for eye, code in ((eyes_mod.RIGHT, 2), (eyes_mod.LEFT, 3)):
+                for eye, code, look in ((eyes_mod.RIGHT, 2, p.eyeballs[0]), (eyes_mod.LEFT, 3, p.eyeballs[1])):
                     sel = k_all == code
                     yy, xx = sy_all[sel], sx_all[sel]
                     if len(yy) == 0:
@@ -567,6 +574,10 @@ class WarpAnimator(Animator):
                                                       eye, L, P, p.eye_mask)
                     sub[yy[ok], xx[ok], 0] = sx[ok]
                     sub[yy[ok], xx[ok], 1] = sy[ok]
+                    # what the source's lids hide is painted as eyeball
+                    _, hidden = eyeball_mod.hidden_eyeball_layer(xx + x0, yy + y0, sx, sy, look, L, P, eye, S)
+                    if hidden is not None:
+                        layer = hidden if layer is None else layer.with_over(hidden)
         if self.settings.eyes:
             for eye, rgb in zip((eyes_mod.RIGHT, eyes_mod.LEFT), p.lash_rgb):
                 lash = eyes_mod.lash_layer(P, eye, rgb, eyes_mod.lash_strength(P, L, eye), S)

@@ -73,6 +73,57 @@ def test_upper_teeth_follow_the_upper_lip() -> None:
     assert abs(sy2[0] - (src[14, 1] - 2.0)) < 0.8 and cav2[0] <= 0
 
 
+def test_an_opening_mouth_parts_the_source_at_its_teeth_line() -> None:
+    """Each row of a smile's teeth stays with its jaw: the source opening (20 px) parts
+    at 70 % of its height; opened 16 px wider, the target shows the upper 70 % under the
+    upper lip, the lower 30 % over the lower lip and cavity in between, not the whole
+    opening (both rows) twice."""
+    src = _open_mouth(_face_points(), 20.0)
+    tgt = _open_mouth(src, 16.0)
+    x = np.array([src[13, 0]], np.float32)
+    up_s, lo_s = src[13, 1], src[14, 1]
+    up_t, lo_t = tgt[13, 1], tgt[14, 1]
+    h_s = lo_s - up_s
+
+    def sample(y: float) -> tuple[float, float]:
+        _, sy, depth = mouth.mouth_map(x, np.array([y], np.float32), src, tgt, split=0.7)
+        return float(sy[0]), float(depth[0])
+
+    sy, d = sample(up_t + 0.5 * h_s)  # inside the upper row
+    assert abs(sy - (up_s + 0.5 * h_s)) < 0.8 and d <= 0
+    sy, d = sample(lo_t - 0.2 * h_s)  # inside the lower row
+    assert abs(sy - (lo_s - 0.2 * h_s)) < 0.8 and d <= 0
+    # below the upper row and above the lower row: cavity
+    for y in (up_t + 0.8 * h_s, lo_t - 0.4 * h_s):
+        assert sample(y)[1] > 0
+    # the middle split (0.5) puts the cavity lower
+    _, _, d_mid = mouth.mouth_map(x, np.array([lo_t - 0.4 * h_s], np.float32), src, tgt, split=0.5)
+    assert d_mid[0] <= 0
+
+
+def test_teeth_split_finds_the_dark_line_between_the_rows() -> None:
+    pts = _open_mouth(_face_points(), 24.0)
+    crop = np.full((512, 512, 3), 150, np.uint8)
+    a, e, n, width = mouth._frame(pts)
+    us, top, bot = mouth._opening_bounds(pts, a, e, n, width)
+    ys, xs = np.mgrid[0:512, 0:512]
+    d = np.stack([xs - a[0], ys - a[1]], -1).astype(np.float64)
+    u = (d @ e) / width
+    v = d @ n
+    up, lo = np.interp(u, us, top), np.interp(u, us, bot)
+    f = (v - up) / np.maximum(lo - up, 1e-6)
+    inside = (u > 0) & (u < 1) & (f >= 0) & (f <= 1)
+    crop[inside] = 230  # teeth
+    crop[inside & (np.abs(f - 0.65) < 0.06)] = 40  # where the rows meet
+    assert abs(mouth.teeth_split(crop, pts) - 0.65) < 0.06
+    # one row of teeth under a shadowed gum: the shadow is not a line between rows
+    crop[inside] = 230
+    crop[inside & (f < 0.15)] = 60
+    assert mouth.teeth_split(crop, pts) is None
+    # a closed mouth has no rows to part
+    assert mouth.teeth_split(crop, _face_points()) is None
+
+
 def test_eyeball_and_lid_identity() -> None:
     pts = _face_points()
     S = 512

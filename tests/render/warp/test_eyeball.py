@@ -1,0 +1,90 @@
+"""What the lids hide: an eye opened wider than the source's shows eyeball, not the
+source's lid margin or lashes (:mod:`dexstudio.render.warp.eyeball`)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from dexstudio.motion import landmark_sets as ls
+from dexstudio.render.warp import eyeball, eyes
+from eye_shapes import frontal_face, lower_upper_lid
+
+S = 512
+EYE = eyes.RIGHT
+SCLERA = (225, 220, 215)
+IRIS = (110, 80, 60)
+LASH = (30, 25, 25)
+
+
+def _source() -> tuple[np.ndarray, np.ndarray]:
+    """The frontal face with its right iris (radius 5 px, centred in the opening) and a
+    crop: skin, the white of the eye, a brown iris and a dark band of lashes and lid
+    shadow along the inside of the upper margin (1.5 px, within the margin band the
+    module leaves to the lids: 6 % of the 31 px eye)."""
+    P = frontal_face()
+    c = P[list(EYE.contour)].mean(0)
+    P[EYE.iris_center] = c
+    for k, i in enumerate(ls.RIGHT_IRIS):
+        t = k * np.pi / 2
+        P[i] = c + [5 * np.cos(t), 5 * np.sin(t), 0]
+    crop = np.full((S, S, 3), (200, 160, 140), np.uint8)
+    mask = eyes.eye_mask(P, S)
+    crop[mask > 0] = SCLERA
+    cv2.circle(crop, (int(round(c[0])), int(round(c[1]))), 5, IRIS, -1)
+    crop[mask == 0] = (200, 160, 140)  # the iris under the lids is not seen
+    depth = cv2.distanceTransform((mask > 0).astype(np.uint8), cv2.DIST_L2, 3)
+    a, e, n, w = eyes._eye_frame(P, EYE)
+    ys, xs = np.nonzero((depth > 0) & (depth <= 1.5))
+    upper = ((np.stack([xs, ys], 1) - a) @ n) < 0
+    crop[ys[upper], xs[upper]] = LASH
+    return P, crop
+
+
+def _opening(P: np.ndarray) -> np.ndarray:
+    """(S, S) uint8 the right eye's opening alone."""
+    m = np.zeros((S, S), np.uint8)
+    cv2.fillPoly(m, [np.round(P[list(EYE.contour), :2] * 16).astype(np.int32)], 255, cv2.LINE_8, 4)
+    return m
+
+
+def _render_eye(src: np.ndarray, crop: np.ndarray, tgt: np.ndarray):
+    """The frame's eye opening: its pixels, their eyeball samples and what shows there
+    (the sample, or the painted eyeball where :func:`hidden_eyeball_layer` paints)."""
+    mask_t = _opening(tgt)
+    ys, xs = np.nonzero(mask_t)
+    sx, sy, _ = eyes.eyeball_map(xs.astype(np.float32), ys.astype(np.float32), EYE, src, tgt, eyes.eye_mask(src, S))
+    look = eyeball.analyse_eyeball(crop, src, EYE, eyes.eye_mask(src, S))
+    real, layer = eyeball.hidden_eyeball_layer(xs, ys, sx, sy, look, src, tgt, EYE, S)
+    shown = np.zeros((S, S, 3), np.uint8)
+    shown[ys, xs] = cv2.remap(crop, sx.reshape(1, -1), sy.reshape(1, -1), cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)
+    if layer is not None:
+        layer.apply(shown)
+    depth_t = cv2.distanceTransform((mask_t > 0).astype(np.uint8), cv2.DIST_L2, 3)[ys, xs]
+    return xs, ys, real, layer, shown, depth_t
+
+
+def test_an_eye_as_open_as_the_source_keeps_every_sample() -> None:
+    src, crop = _source()
+    xs, ys, real, layer, _, _ = _render_eye(src, crop, src.copy())
+    assert real.all() and layer is None
+
+
+def test_a_wider_eye_shows_eyeball_where_the_lid_was_not_its_lashes() -> None:
+    src, crop = _source()
+    tgt = lower_upper_lid(src, 1.6)  # the upper lid raised: 60 % more opening
+    xs, ys, real, layer, shown, depth_t = _render_eye(src, crop, tgt)
+    assert layer is not None and (~real).sum() > 20
+    lum = shown[ys, xs].astype(np.float32).mean(1)
+    inner = depth_t > 3.0  # clear of the frame's own lid margin (1.5 px of lashes, +1 px of tolerance)
+    # no lash-dark pixel inside the widened opening (the lashes stay on the lid)
+    assert lum[inner].min() > 60.0
+    # the revealed band is the white of the eye, continued (not skin, not the lid)
+    painted = ~real & inner
+    far_from_iris = np.hypot(xs - src[EYE.iris_center, 0], ys - src[EYE.iris_center, 1]) > 8
+    band = shown[ys[painted & far_from_iris], xs[painted & far_from_iris]].astype(np.float32)
+    assert len(band) > 10
+    # white, a little shaded where the inpainting reaches the iris (measured 30 levels
+    # darker); the skin is 55-75 levels off in green and blue, the lashes 190
+    assert np.abs(band.mean(0) - SCLERA).max() < 40 and band.mean(1).min() > 120
