@@ -68,6 +68,9 @@ _TONGUE = (0.55, 0.35)
 #: -0.037, d20 -0.028 -> -0.024; the mean error over the real lips' region: d18 -0.06,
 #: d10 +0.42, d13 +0.14, d20 +0.16 (of 18.7-20.4 levels)
 _TONGUE_GAP = (0.5, 0.06)
+#: the throat between a source's own rows of teeth: this bright (times the cavity's
+#: colour) under the upper teeth, plus this much more at the lower lip
+_TEETH_THROAT = (0.4, 0.45)
 #: the colour of invented teeth when the source's eye whites cannot be measured
 _IVORY = np.array([215, 205, 195], np.float32)
 #: inner-lip loop from the right corner along the upper lip to the left corner
@@ -379,8 +382,12 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, t
     H = np.maximum(lo - up, 1e-3)
     across = np.clip(1.0 - (2.0 * u - 1.0) ** 2, 0.0, 1.0)  # 1 mid-mouth, 0 at the corners
 
-    # throat: dark and lip-tinted, lighter towards the lips
-    shade = 0.5 + 0.5 * np.exp(-dist[py, px] / max(1.0, 0.25 * gap))
+    # throat: dark and lip-tinted, lighter towards the lips; between a source's own rows of
+    # teeth, in the upper teeth's shadow and lighter towards the floor of the mouth
+    if look.teeth_rgb is None:
+        shade = 0.5 + 0.5 * np.exp(-dist[py, px] / max(1.0, 0.25 * gap))
+    else:
+        shade = _TEETH_THROAT[0] + _TEETH_THROAT[1] * np.clip((v - up) / H, 0.0, 1.0)
     col = look.cavity_rgb[None, :] * shade[:, None]
 
     # tongue: a hump on the floor of the mouth

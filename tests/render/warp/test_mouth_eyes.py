@@ -205,6 +205,14 @@ def test_a_source_that_shows_teeth_gets_no_invented_ones() -> None:
     assert img[first + 2, x].max() < 100
 
 
+def test_the_throat_between_a_sources_teeth_is_darkest_under_the_upper_teeth() -> None:
+    """In the upper teeth's shadow, not lit along its edge like a gap between lips."""
+    img, x, top, bottom, first, last = _painted_interior(teeth_rgb=np.array([220, 215, 205], np.float32))
+    col = img[first:last + 1, x].astype(np.float32).mean(1)
+    h = last - first
+    assert col[1:3].mean() < col[h // 5:h // 3].mean()  # above the tongue (row 0: the anti-aliased edge)
+
+
 def test_lips_parted_in_speech_show_teeth_not_a_dark_slit() -> None:
     """A closed mouth parted a little (inner-lip gap 9-13 % of the mouth width) shows the
     incisors' edges under the upper lip at full strength; they used to start at 12 %, so
