@@ -9,10 +9,11 @@ The painted interior, in the mouth's own frame (``u`` 0..1 from corner to corner
 * tongue: a lip-coloured hump rising from the lower lip (up to 55 % of the opening,
   less towards the corners), lit at the front and fading into the throat at the back,
   with a shadow line where it meets the lower lip;
-* the source's own opening is split where its upper teeth end (:func:`teeth_split`):
-  the part above follows the upper lip, the part below the lower lip, so a smile
-  showing teeth opens between the rows of teeth (each row stays with its jaw) and an
-  open mouth's tongue stays with the jaw;
+* the source's own opening is parted where its upper teeth end (:func:`teeth_split`;
+  in the middle for a mouth without teeth): the part above follows the upper lip, the
+  part below the lower lip, so a smile showing teeth opens between the rows of teeth
+  (each row stays with its jaw) and an open mouth's tongue stays with the jaw; between
+  a source's own rows of teeth the throat is darkest under the upper teeth;
 * upper teeth: where the source shows none, a band of incisor edges under the upper
   lip once the mouth opens wide enough to show them (real open mouths almost always
   do), in the source's own white (the whites of its eyes, warmed) at most 85 % as
