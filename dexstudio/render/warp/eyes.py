@@ -71,23 +71,24 @@ def _curve(lm: np.ndarray, ids: tuple[int, ...], a, e, n, width):
 
 def _lid_pairs(target: np.ndarray, source: np.ndarray, ids: tuple[int, ...], frame_t, frame_s):
     """The points ``ids`` (a lid line) in landmark order from the outer to the inner
-    corner: their position along the corner axis in the target (eye widths, made
-    non-decreasing) and their (u, v) in the source's eye frame (eye widths, pixels).
+    corner: their (u, v) in the target's eye frame (u made non-decreasing) and their
+    (u, v) in the source's (eye widths, pixels).
 
-    The source is taken point by point along the line, not as a function of its own u:
-    the far eye of a turned portrait folds its lid lines at the outer corner (u goes
+    Both lines are taken point by point along the line, not as functions of their own
+    u: the far eye of a turned portrait folds its lid lines at the outer corner (u goes
     back and forth while v runs 8 px), and a curve sorted by u zig-zags there, drawing
     a closing lid's lashes as a zig-zag.
     """
-    at, et, _, wt = frame_t
+    at, et, nt, wt = frame_t
     as_, es, ns, ws = frame_s
     idx = list(ids)
-    ut = _dot2(target[idx, :2] - at, et) / wt
+    dt = target[idx, :2] - at
+    ut, vt = _dot2(dt, et) / wt, _dot2(dt, nt)
     d = source[idx, :2] - as_
     us, vs = _dot2(d, es) / ws, _dot2(d, ns)
     if ut[-1] < ut[0]:  # listed from the inner corner
-        ut, us, vs = ut[::-1], us[::-1], vs[::-1]
-    return np.maximum.accumulate(ut), us, vs
+        ut, vt, us, vs = ut[::-1], vt[::-1], us[::-1], vs[::-1]
+    return np.maximum.accumulate(ut), vt, us, vs
 
 
 def _interp_slope1(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
@@ -115,17 +116,15 @@ def lid_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
     ft, fs = _eye_frame(target, eye), _eye_frame(source, eye)
     at, et, nt, wt = ft
     as_, es, ns, ws = fs
-    ct = _curve(target, eye.lid_crease, at, et, nt, wt)
-    mt = _curve(target, eye.lid_margin, at, et, nt, wt)
     d = np.stack([xs, ys], -1).astype(np.float64) - at
     u = _dot2(d, et) / wt
     v = _dot2(d, nt)
-    c_t, m_t = np.interp(u, *ct), np.interp(u, *mt)
     # along the lid: each crease and margin landmark lands on its own source position
     # (as the mesh around the band maps them, so the band's edge shows no seam), linear
     # in between and across the band
-    tc, usc, vsc = _lid_pairs(target, source, eye.lid_crease, ft, fs)
-    tm, usm, vsm = _lid_pairs(target, source, eye.lid_margin, ft, fs)
+    tc, vtc, usc, vsc = _lid_pairs(target, source, eye.lid_crease, ft, fs)
+    tm, vtm, usm, vsm = _lid_pairs(target, source, eye.lid_margin, ft, fs)
+    c_t, m_t = np.interp(u, tc, vtc), np.interp(u, tm, vtm)
     uc, um = _interp_slope1(u, tc, usc), _interp_slope1(u, tm, usm)
     c_s, m_s = np.interp(u, tc, vsc), np.interp(u, tm, vsm)
     k = ws / wt
