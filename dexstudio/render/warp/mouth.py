@@ -72,6 +72,9 @@ _TONGUE_GAP = (0.5, 0.06)
 #: the throat between a source's own rows of teeth: this bright (times the cavity's
 #: colour) under the upper teeth, plus this much more at the lower lip
 _TEETH_THROAT = (0.4, 0.45)
+#: the cavity between a portrait's own teeth and its lip is painted at full strength from
+#: this depth (pixels; about half its height) on, fainter before
+_TEETH_GAP_FULL = 2.0
 #: the colour of invented teeth when the source's eye whites cannot be measured
 _IVORY = np.array([215, 205, 195], np.float32)
 #: inner-lip loop from the right corner along the upper lip to the left corner
@@ -446,4 +449,8 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, t
     np.copyto(rgb, rim, where=(mask == 0)[..., None])
     a_mask = cv2.GaussianBlur(cover, (0, 0), 0.7)[..., None]
     strength = float(np.clip(gap / 2.0, 0.0, 1.0))  # a hairline opening stays lip-coloured
+    if look.teeth_rgb is not None:
+        # a gap of a pixel or two between a portrait's own teeth and its lip is a faint
+        # shadow, not a drawn line (the sample's jaw opening a little more than the portrait's)
+        strength *= float(np.clip(float(depth.max()) / _TEETH_GAP_FULL, 0.0, 1.0))
     return PaintLayer((x0, y0, x1, y1), rgb.astype(np.float32), a_mask * strength)

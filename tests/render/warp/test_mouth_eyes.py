@@ -205,6 +205,29 @@ def test_a_source_that_shows_teeth_gets_no_invented_ones() -> None:
     assert img[first + 2, x].max() < 100
 
 
+def _layer_alpha(open_px: float, teeth_rgb) -> float:
+    """The strongest cover of the cavity painted for the canonical mouth opened by ``open_px``."""
+    src = _face_points()
+    tgt = _open_mouth(src, open_px)
+    poly = tgt[list(ls.LIPS_INNER), :2]
+    ys, xs = np.mgrid[int(poly[:, 1].min()):int(poly[:, 1].max()) + 1, int(poly[:, 0].min()):int(poly[:, 0].max()) + 1]
+    xs, ys = xs.ravel(), ys.ravel()
+    _, _, depth = mouth.mouth_map(xs.astype(np.float32), ys.astype(np.float32), src, tgt)
+    look = mouth.MouthLook(gap=3.0, cavity_rgb=np.array([40, 16, 14], np.float32), teeth_rgb=teeth_rgb)
+    layer = mouth.cavity_layer(512, xs, ys, depth, tgt, look)
+    return 0.0 if layer is None else float(layer.alpha.max())
+
+
+def test_a_thin_gap_under_a_portraits_own_teeth_is_a_faint_shadow() -> None:
+    """The jaw opening a pixel more than the portrait's shows a faint shadow under its
+    teeth, not a drawn dark line; a real opening is painted in full."""
+    teeth = np.array([220, 215, 205], np.float32)
+    assert _layer_alpha(1.5, teeth) < 0.4  # measured 0.24
+    assert _layer_alpha(12.0, teeth) > 0.95
+    # lips parting without teeth: a dark line is right (0.67, anti-aliased)
+    assert _layer_alpha(1.5, None) > 2.0 * _layer_alpha(1.5, teeth)
+
+
 def test_the_throat_between_a_sources_teeth_is_darkest_under_the_upper_teeth() -> None:
     """In the upper teeth's shadow, not lit along its edge like a gap between lips."""
     img, x, top, bottom, first, last = _painted_interior(teeth_rgb=np.array([220, 215, 205], np.float32))
