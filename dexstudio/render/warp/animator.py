@@ -184,14 +184,27 @@ class WarpFrame:
     Attributes:
         image: (S, S, 3) uint8 crop.
         map: (S, S, 2) float32 backward map (source crop position per output pixel).
-        paint: the painted layer: mouth interior and closing eyes' lash lines (or None).
+        layers: the painted layers, bottom to top: the mouth interior, the eyeball the
+            source's lids hide, closing eyes' lash lines (each in its own small box).
         target: (478, 3) float64 the frame's points in crop pixels.
     """
 
     image: np.ndarray
     map: np.ndarray
-    paint: Optional[PaintLayer]
+    layers: tuple[PaintLayer, ...]
     target: np.ndarray
+
+    @property
+    def paint(self) -> Optional[PaintLayer]:
+        """The layers as one (their boxes' union; for paste-back), or None. Merged only
+        when asked: ``render`` composites them one by one (one merged box spanning the
+        eyes and the mouth cost ~0.3 ms a frame)."""
+        if not self.layers:
+            return None
+        out = self.layers[0]
+        for layer in self.layers[1:]:
+            out = out.with_over(layer)
+        return out
 
 
 def _det3(m: np.ndarray) -> float:
@@ -523,7 +536,7 @@ class WarpAnimator(Animator):
         disp[:n_f] = fc
         disp[n_f:n_f + len(ring)] = ring - p.ring_source
         fmap = p.tps.backward_full(disp)  # (S, S, 2)
-        layer: Optional[PaintLayer] = None
+        layers: list[PaintLayer] = []
 
         # inside the face: piecewise affine, back to front
         tri = self.topology.triangles
@@ -555,7 +568,9 @@ class WarpAnimator(Animator):
                                                   p.mouth.split)
                     sub[yy, xx, 0] = sx
                     sub[yy, xx, 1] = sy
-                    layer = cavity_layer(S, gx, gy, depth, P, p.mouth)
+                    cavity = cavity_layer(S, gx, gy, depth, P, p.mouth)
+                    if cavity is not None:
+                        layers.append(cavity)
             if self.settings.eyes:
                 for eye, code in ((eyes_mod.RIGHT, 4), (eyes_mod.LEFT, 5)):
                     sel = k_all == code
@@ -577,16 +592,16 @@ class WarpAnimator(Animator):
                     # what the source's lids hide is painted as eyeball
                     _, hidden = eyeball_mod.hidden_eyeball_layer(xx + x0, yy + y0, sx, sy, look, L, P, eye, S)
                     if hidden is not None:
-                        layer = hidden if layer is None else layer.with_over(hidden)
+                        layers.append(hidden)
         if self.settings.eyes:
             for eye, rgb in zip((eyes_mod.RIGHT, eyes_mod.LEFT), p.lash_rgb):
                 lash = eyes_mod.lash_layer(P, eye, rgb, eyes_mod.lash_strength(P, L, eye), S)
                 if lash is not None:
-                    layer = lash if layer is None else layer.with_over(lash)
+                    layers.append(lash)
         out = self._remap(p.crop, fmap)
-        if layer is not None:
+        for layer in layers:
             layer.apply(out)
-        return WarpFrame(out, fmap, layer, P)
+        return WarpFrame(out, fmap, tuple(layers), P)
 
     @staticmethod
     def _blend_border(fmap: np.ndarray, ids: np.ndarray, roi: tuple[int, int, int, int],

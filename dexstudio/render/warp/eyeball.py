@@ -112,11 +112,13 @@ def hidden_eyeball_layer(xs: np.ndarray, ys: np.ndarray, sx: np.ndarray, sy: np.
         are real.
     """
     bx, by, bx1, by1 = look.box
-    mx = (sx.astype(np.float32) - bx).reshape(1, -1)
-    my = (sy.astype(np.float32) - by).reshape(1, -1)
-    inside = (mx >= 0) & (my >= 0) & (mx <= bx1 - bx - 1) & (my <= by1 - by - 1)
-    d_src = np.where(inside, cv2.remap(look.depth, mx, my, cv2.INTER_NEAREST,
-                                       borderMode=cv2.BORDER_CONSTANT, borderValue=0.0), 0.0).reshape(-1)
+    mx = sx.astype(np.float32) - bx
+    my = sy.astype(np.float32) - by
+    ix, iy = np.rint(mx).astype(np.int32), np.rint(my).astype(np.int32)
+    inside = (ix >= 0) & (iy >= 0) & (ix < bx1 - bx) & (iy < by1 - by)
+    d_src = np.where(inside, look.depth[np.clip(iy, 0, by1 - by - 1), np.clip(ix, 0, bx1 - bx - 1)], 0.0)
+    if (d_src > look.margin_px).all():  # every sample clear of the lids
+        return np.ones(len(xs), bool), None
     x0, y0 = int(xs.min()) - 2, int(ys.min()) - 2
     x1, y1 = int(xs.max()) + 3, int(ys.max()) + 3
     h, w = y1 - y0, x1 - x0
@@ -128,7 +130,8 @@ def hidden_eyeball_layer(xs: np.ndarray, ys: np.ndarray, sx: np.ndarray, sy: np.
     real = (d_src > look.margin_px) | (d_tgt <= d_src + 1.0)
     if real.all() or look.texture.size == 0:
         return real, None
-    col = cv2.remap(look.texture, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)
+    col = cv2.remap(look.texture, mx.reshape(1, -1), my.reshape(1, -1), cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)
     rgb = np.zeros((h, w, 3), np.float32)
     rgb[ys - y0, xs - x0] = col
     cover = np.zeros((h, w), np.float32)

@@ -360,6 +360,11 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, t
     """
     if not (depth > 0).any():
         return None
+    # a gap of a pixel or two between a portrait's own teeth and its lip is a faint
+    # shadow, not a drawn line (the jaw opening a little more than the portrait's)
+    fade = 1.0 if look.teeth_rgb is None else float(np.clip(float(depth.max()) / _TEETH_GAP_FULL, 0.0, 1.0))
+    if fade < 0.05:  # too faint to see: not painted at all
+        return None
     painted = depth > -0.5
     cover_px = np.clip(depth[painted] + 0.5, 0.0, 1.0).astype(np.float32)
     xs, ys = xs[painted], ys[painted]
@@ -448,9 +453,5 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, t
     rim = cv2.dilate(rgb, np.ones((5, 5), np.uint8))
     np.copyto(rgb, rim, where=(mask == 0)[..., None])
     a_mask = cv2.GaussianBlur(cover, (0, 0), 0.7)[..., None]
-    strength = float(np.clip(gap / 2.0, 0.0, 1.0))  # a hairline opening stays lip-coloured
-    if look.teeth_rgb is not None:
-        # a gap of a pixel or two between a portrait's own teeth and its lip is a faint
-        # shadow, not a drawn line (the sample's jaw opening a little more than the portrait's)
-        strength *= float(np.clip(float(depth.max()) / _TEETH_GAP_FULL, 0.0, 1.0))
+    strength = float(np.clip(gap / 2.0, 0.0, 1.0)) * fade  # a hairline opening stays lip-coloured
     return PaintLayer((x0, y0, x1, y1), rgb.astype(np.float32), a_mask * strength)
