@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from dexstudio.render.warp.eyes import EyeSpec
+from dexstudio.render.warp.eyes import EyeSpec, eye_width
 from dexstudio.render.warp.paint_layer import PaintLayer
 
 #: the band inside the source's eye opening that belongs to the lids (lashes, the lid's
@@ -50,10 +50,6 @@ class EyeballLook:
     margin_px: float
 
 
-def _eye_width(landmarks: np.ndarray, eye: EyeSpec) -> float:
-    return float(np.linalg.norm(landmarks[eye.inner, :2] - landmarks[eye.outer, :2])) or 1.0
-
-
 def analyse_eyeball(crop: np.ndarray, landmarks: np.ndarray, eye: EyeSpec, eye_mask: np.ndarray) -> EyeballLook:
     """Prepare one source eyeball (see :class:`EyeballLook`).
 
@@ -65,7 +61,7 @@ def analyse_eyeball(crop: np.ndarray, landmarks: np.ndarray, eye: EyeSpec, eye_m
             (:func:`dexstudio.render.warp.eyes.eye_mask`).
     """
     S = crop.shape[0]
-    w = _eye_width(landmarks, eye)
+    w = eye_width(landmarks, eye)
     pts = landmarks[list(eye.contour), :2]
     lo = np.floor(pts.min(0) - [_PAD[0] * w, _PAD[1] * w]).astype(int)
     hi = np.ceil(pts.max(0) + [_PAD[0] * w, _PAD[1] * w]).astype(int) + 1
@@ -125,7 +121,7 @@ def hidden_eyeball_layer(xs: np.ndarray, ys: np.ndarray, sx: np.ndarray, sy: np.
     opening = np.zeros((h, w), np.uint8)
     opening[ys - y0, xs - x0] = 1
     # distance of each pixel to the edge of the frame's opening (1 on it), in source pixels
-    k = _eye_width(target, eye) / _eye_width(source, eye)
+    k = eye_width(target, eye) / eye_width(source, eye)
     d_tgt = cv2.distanceTransform(opening, cv2.DIST_L2, 3)[ys - y0, xs - x0] / k
     real = (d_src > look.margin_px) | (d_tgt <= d_src + 1.0)
     if real.all() or look.texture.size == 0:

@@ -50,10 +50,15 @@ LEFT = EyeSpec(ls.LEFT_EYE, ls.LEFT_EYE_OUTER, ls.LEFT_EYE_INNER, ls.LEFT_IRIS_C
                topo.LEFT_LID_MARGIN, topo.LEFT_LID_CREASE, ((387, 386, 385), (373, 374, 380)))
 
 
+def eye_width(lm: np.ndarray, eye: EyeSpec) -> float:
+    """Corner-to-corner width of one eye, in the units of ``lm`` (1 for a degenerate eye)."""
+    return float(np.linalg.norm(lm[eye.inner, :2].astype(np.float64) - lm[eye.outer, :2])) or 1.0
+
+
 def _eye_frame(lm: np.ndarray, eye: EyeSpec):
     a = lm[eye.outer, :2].astype(np.float64)
     b = lm[eye.inner, :2].astype(np.float64)
-    width = float(np.linalg.norm(b - a)) or 1.0
+    width = eye_width(lm, eye)
     e = (b - a) / width
     n = np.array([-e[1], e[0]])
     if n[1] < 0:  # the normal points down the image (from the brow to the cheek)

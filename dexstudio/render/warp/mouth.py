@@ -154,15 +154,16 @@ def analyse_mouth(crop: np.ndarray, landmarks: np.ndarray, face_size_px: float,
     return MouthLook(gap, cavity.astype(np.float32), None if teeth is None else teeth.astype(np.float32),
                      tongue.astype(np.float32),
                      _eye_white(crop, eye_mask if eye_mask is not None else eyes.eye_mask(landmarks, S)),
-                     float(face_size_px), _split(teeth is not None, teeth_split(crop, landmarks)))
+                     float(face_size_px), _split(crop, landmarks, teeth is not None))
 
 
-def _split(shows_teeth: bool, line: float | None) -> float:
+def _split(crop: np.ndarray, landmarks: np.ndarray, shows_teeth: bool) -> float:
     """``MouthLook.split``: the line between the rows where the source shows teeth;
     teeth without a line are the upper row (they stay with the upper lip: 1); a mouth
-    without teeth parts in the middle."""
+    without teeth parts in the middle (and is not searched)."""
     if not shows_teeth:
         return 0.5
+    line = teeth_split(crop, landmarks)
     return 1.0 if line is None else line
 
 
