@@ -2,7 +2,7 @@
 
 Streaming: frames are decoded, tracked and discarded one at a time. Per frame only a
 few hundred bytes of channel values stay in memory; the per-frame landmark arrays
-(canonical 468x3 and image 478x2, float32) are spilled to a temporary file in the
+(canonical 478x3 and image 478x2, float32) are spilled to a temporary file in the
 cache dir and read back in chunks for the expression fit, so memory does not grow with
 the video length beyond the output channels (~0.7 KiB/frame). The 2D overlay landmarks
 (3.7 KiB/frame) are written to an ``.npy`` file during that second pass and the track
@@ -62,8 +62,11 @@ from dexstudio.motion.pose import PoseFit, PoseWeights, solve_pose, solve_pose_2
 from dexstudio.motion.tracker import FaceObservation, FaceTracker, MediaPipeTracker
 
 #: bump when the extraction output changes (invalidates caches).
-EXTRACT_VERSION = 1
+#: 2: the expression model covers the 10 iris points too (L = 478), so a take's gaze is
+#: reproduced by its own model rather than the generic basis.
+EXTRACT_VERSION = 2
 _N2D = ls.N_TRACKED
+_N_CANON = ls.N_TRACKED  # canonical slots per spilled row (iris slots NaN without irises)
 
 
 @dataclass(frozen=True)
@@ -277,14 +280,14 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker 
     width, height = frame_size
     follower = FaceFollower()
     cols = _Columns()
-    acc = ExpressionAccumulator(face.vertices)
+    acc: Optional[ExpressionAccumulator] = None  # sized by the first tracked face's points
     ref_size: Optional[float] = None
     trackers = [tracker] if isinstance(tracker, FaceTracker) else list(tracker)
     base_ts = max(t.last_timestamp_ms for t in trackers) + 1
     folder = workdir or cache_dirs.cache_subdir("tmp")
     spill = tempfile.NamedTemporaryFile(prefix="dexstudio-extract-", suffix=".f32", dir=folder, delete=False)
     spill_path = Path(spill.name)
-    row = np.zeros(ls.N_MESH * 3 + _N2D * 2, np.float32)
+    row = np.zeros(_N_CANON * 3 + _N2D * 2, np.float32)
     zero_quat = np.array([1.0, 0, 0, 0])
     n = 0
     try:
@@ -308,9 +311,14 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker 
                     size = fit.face_size_px(face)
                     ref_size = ref_size or size
                     cols.append(True, matrix_to_quaternion(fit.rotation), fit.center_px, size, obs.blendshapes)
-                    acc.add(obs.blendshapes, fit.canonical_landmarks)
-                    row[: ls.N_MESH * 3] = fit.canonical_landmarks.reshape(-1)
-                    row[ls.N_MESH * 3:] = lm2d_row.reshape(-1)
+                    canon = fit.canonical_landmarks
+                    if acc is None:
+                        acc = ExpressionAccumulator(model_reference(face, len(canon)))
+                    canon = _model_points(canon, acc.ref.size // 3, face)
+                    acc.add(obs.blendshapes, canon)
+                    row[: _N_CANON * 3] = np.nan
+                    row[: canon.size] = canon.reshape(-1)
+                    row[_N_CANON * 3:] = lm2d_row.reshape(-1)
                 else:
                     cols.append(False, zero_quat, np.zeros(2), 0.0, np.zeros(N_BLENDSHAPES, np.float32))
                     row[:] = np.nan
@@ -326,7 +334,9 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker 
             raise NoFaceError(f"no face was found in any of the {n} frames",
                               "use footage where one face is clearly visible (frontal, lit, "
                               "not too small); lower --min-confidence if faces are faint")
+        assert acc is not None  # a valid frame created it
         model = acc.fit(face.face_size, ridge=settings.ridge, n_detail=settings.n_detail)
+        n_model = model.mean_shape.shape[0]
 
         # second pass over the spilled landmarks: detail coefficients + errors + the 2D
         # overlay landmarks, gap-filled and streamed to their own file (not kept in memory)
@@ -335,7 +345,7 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker 
         lm_writer = (LandmarkFileWriter(landmarks_path, n, _N2D, folder=folder)
                      if settings.keep_landmarks_2d else None)
         prev_v, next_v = _neighbour_valid(valid)
-        lm_off = ls.N_MESH * 3 * row.itemsize
+        lm_off = _N_CANON * 3 * row.itemsize
 
         def fetch_lm(j: int) -> np.ndarray:  # one frame's 2D landmarks from the spill file
             fh_rows.seek(j * row.nbytes + lm_off)
@@ -349,13 +359,13 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker 
                 b = min(n, a + chunk)
                 block = np.fromfile(fh, dtype=np.float32, count=(b - a) * row.size).reshape(b - a, row.size)
                 v = valid[a:b]
-                canon = block[:, : ls.N_MESH * 3].reshape(-1, ls.N_MESH, 3)
+                canon = block[:, : n_model * 3].reshape(-1, n_model, 3)
                 if v.any():
                     d = detail_coefficients(model, cols.blend[a:b][v], canon[v])
                     detail[a:b][v] = d
                     errs.append(reconstruction_errors(model, cols.blend[a:b][v], d, canon[v]))
                 if lm_writer is not None:
-                    lm = block[:, ls.N_MESH * 3:].reshape(-1, _N2D, 2)
+                    lm = block[:, _N_CANON * 3:].reshape(-1, _N2D, 2)
                     lm_writer.write(_fill_invalid_block(lm, a, valid, prev_v, next_v, fetch_lm))
                 if progress is not None:
                     progress(Progress(b, n, "fitting expression"))
@@ -387,6 +397,30 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker 
         seconds=time.perf_counter() - t0, cache_hit=False,
         recon_max_rel=float(err.max()), recon_mean_rel=float(err.mean()))
     return track, report
+
+
+def model_reference(face: CanonicalFace, n_points: int) -> np.ndarray:
+    """(L, 3) canonical shape an expression model of ``n_points`` tracked points is
+    accumulated around (numerical conditioning only): the canonical face, and for the
+    478-point layout each iris point at its eye's contour centre. L = 478 when the
+    tracker gives irises (``n_points >= 478``), else 468."""
+    V = face.vertices.astype(np.float64)
+    if n_points < ls.N_TRACKED:
+        return V
+    iris = np.zeros((ls.N_TRACKED - ls.N_MESH, 3))
+    for centre, ring, contour in ((ls.RIGHT_IRIS_CENTER, ls.RIGHT_IRIS, ls.RIGHT_EYE),
+                                  (ls.LEFT_IRIS_CENTER, ls.LEFT_IRIS, ls.LEFT_EYE)):
+        iris[[i - ls.N_MESH for i in (centre, *ring)]] = V[list(contour)].mean(0)
+    return np.concatenate([V, iris])
+
+
+def _model_points(canonical: np.ndarray, n_model: int, face: CanonicalFace) -> np.ndarray:
+    """A frame's canonical points cut or padded (irises at the reference) to the model's L."""
+    if len(canonical) >= n_model:
+        return canonical[:n_model]
+    out = model_reference(face, n_model).astype(np.float32)
+    out[: len(canonical)] = canonical
+    return out
 
 
 def _fit_observation(obs: FaceObservation, face: CanonicalFace,

@@ -19,8 +19,10 @@ Pose quantities:
 * ``center_px``: where the canonical origin (inside the head, behind the face mask)
   projects in the image, (x, y) pixels, y down. It moves with the head, not with a
   head turn, so it is the translation reference.
-* ``canonical_landmarks``: the tracked mesh landmarks with the pose removed,
-  ``R^T (P_cam - t) / scale``, (468, 3) canonical units.
+* ``canonical_landmarks``: every tracked landmark with the pose removed,
+  ``R^T (P_cam - t) / scale``, (N, 3) canonical units: the 468 mesh points and, for
+  MediaPipe's 478-point layout, the 10 iris points after them (the fit itself uses
+  mesh points only).
 """
 
 from __future__ import annotations
@@ -60,7 +62,9 @@ class PoseFit:
         scale: pixels per canonical unit.
         center_px: (2,) float64 image position (x, y down) of the canonical origin.
         translation_cam: (3,) float64 ``t`` of the model, camera frame, pixels.
-        canonical_landmarks: (468, 3) float32 pose-free landmarks, canonical units.
+        canonical_landmarks: (N, 3) float32 pose-free landmarks, canonical units (N = the
+            tracked points: 478 with the irises, 468 without; the 2D fit gives the 468
+            neutral mesh points).
         rms_error: root-mean-square fit residual over the weighted points, canonical units.
     """
 
@@ -118,14 +122,15 @@ def solve_pose(landmarks_px: np.ndarray, face: CanonicalFace,
 
     Args:
         landmarks_px: (N >= 468, 3) tracked landmarks in image pixels (x, y down, z);
-            only the 468 mesh points are used.
+            only the 468 mesh points drive the fit; all N get canonical positions.
         face: the canonical face.
         weights: which landmarks drive the fit (:class:`PoseWeights`).
         iterations: re-weighting rounds for ``ROBUST_ALL``.
     Returns:
         the :class:`PoseFit`.
     """
-    P = image_to_camera(np.asarray(landmarks_px)[: ls.N_MESH])
+    P_all = image_to_camera(np.asarray(landmarks_px))
+    P = P_all[: ls.N_MESH]
     V = face.vertices.astype(np.float64)
     if weights is PoseWeights.PROCRUSTES:
         idx = face.procrustes_ids
@@ -141,7 +146,7 @@ def solve_pose(landmarks_px: np.ndarray, face: CanonicalFace,
             c = max(1.4826 * float(np.median(res)), 1e-3)  # robust spread (MAD-like)
             w = 1.0 / (1.0 + (res / (2.0 * c)) ** 2)
         rms = float(np.sqrt((w * res**2).sum() / w.sum()))
-    canon = ((P - t) @ R) / s
+    canon = ((P_all - t) @ R) / s
     return PoseFit(
         rotation=R, euler=matrix_to_euler(R), scale=s,
         center_px=np.array([t[0], -t[1]]), translation_cam=t,

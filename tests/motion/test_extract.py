@@ -108,6 +108,27 @@ def test_expression_reconstruction_within_one_percent(sample_result):
     assert rep.recon_max_rel < 0.01 and rep.recon_mean_rel < rep.recon_max_rel
 
 
+def test_the_expression_model_reproduces_the_tracked_irises(sample_result):
+    """The take's model covers the 10 iris points (L = 478): its reconstruction, posed as
+    the frame, lands on the tracked irises (so a take's gaze is its own, not the generic
+    basis's)."""
+    from dexstudio.motion.face_model import load_canonical_face
+    from dexstudio.motion.pose import project
+
+    t = sample_result.track
+    m = t.expression_model
+    assert m.mean_shape.shape == (478, 3) and m.blend_basis.shape == (52, 478, 3)
+    face = load_canonical_face()
+    ref = t.face_size_px[0]
+    recon = m.reconstruct(t.blendshapes, t.detail)
+    for i in (0, 30, 60, 89):
+        centre = np.array([256 + t.translation[i, 0] * ref, 256 + t.translation[i, 1] * ref])
+        img = project(face, quaternion_to_matrix(t.quaternion[i]), t.face_size_px[i] / face.face_size, centre,
+                      vertices=recon[i])
+        err = np.linalg.norm(img[468:, :2] - t.landmarks_2d[i, 468:], axis=1).max() / t.face_size_px[i]
+        assert err < 0.01, (i, err)
+
+
 def test_cache_makes_reopen_instant(sample_driving):
     first = run_extraction(sample_driving, ExtractSettings(keep_landmarks_2d=False))
     t0 = time.perf_counter()

@@ -449,8 +449,11 @@ class WarpAnimator(Animator):
             take = (small_matmul(dw, expression_model.blend_basis.reshape(N_BLENDSHAPES, -1))
                     + small_matmul(np.asarray(motion.detail[:nd], np.float32),
                                    expression_model.detail_basis.reshape(nd, -1))).reshape(-1, 3) * k
-            gen = C[:468] - p.canonical[:468]
-            C[:468] = p.canonical[:468] + (1 - a) * gen + a * take
+            # the take's model covers its tracked points: 478 (irises too: the take's
+            # own gaze) or 468 (older projects: the irises follow the generic basis)
+            n = take.shape[0]
+            gen = C[:n] - p.canonical[:n]
+            C[:n] = p.canonical[:n] + (1 - a) * gen + a * take
         return self._remove_rigid(C, p.canonical) - p.canonical
 
     def target_points(self, state: SourceState, motion: FrameMotion,
@@ -585,12 +588,21 @@ class WarpAnimator(Animator):
                     yy, xx = sy_all[sel], sx_all[sel]
                     if len(yy) == 0:
                         continue
-                    sx, sy, ok = eyes_mod.eyeball_map((xx + x0).astype(np.float32), (yy + y0).astype(np.float32),
+                    ex, ey = xx + x0, yy + y0
+                    # gaze: the iris moves over the eyeball as a disc, the white shows behind it
+                    gazed = eyeball_mod.gaze_eyeball_layer(
+                        ex, ey, *eyes_mod.rigid_samples(ex.astype(np.float32), ey.astype(np.float32), eye, L, P),
+                        eyes_mod.gaze_shift(eye, L, P), look, p.crop, L, P, eye, S)
+                    if gazed is not None:
+                        sub[yy, xx, 0], sub[yy, xx, 1], layer = gazed
+                        layers.append(layer)
+                        continue
+                    sx, sy, ok = eyes_mod.eyeball_map(ex.astype(np.float32), ey.astype(np.float32),
                                                       eye, L, P, p.eye_mask)
                     sub[yy[ok], xx[ok], 0] = sx[ok]
                     sub[yy[ok], xx[ok], 1] = sy[ok]
                     # what the source's lids hide is painted as eyeball
-                    _, hidden = eyeball_mod.hidden_eyeball_layer(xx + x0, yy + y0, sx, sy, look, L, P, eye, S)
+                    _, hidden = eyeball_mod.hidden_eyeball_layer(ex, ey, sx, sy, look, L, P, eye, S)
                     if hidden is not None:
                         layers.append(hidden)
         if self.settings.eyes:

@@ -10,11 +10,19 @@ its lids instead (inpainted once per source from what its opening shows).
 
 A sample on the source's lid margin still shows the source where the frame's pixel
 is itself as near its lid (an eye as open as the source's keeps its real margin).
+
+Gaze (:func:`gaze_eyeball_layer`): the iris moves over the eyeball as a disc. The
+source's iris patch (the iris and a thin ring of white around it) is drawn at its new
+place, and where it was, the white of the eye shows, inpainted once per source from
+the white alone (``EyeballLook.bare``). A smooth displacement falling off around the
+iris instead stretched the iris over the white on its trailing side (a looking-aside
+iris 1.5x as wide, with no white behind it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -27,6 +35,14 @@ from dexstudio.render.warp.paint_layer import PaintLayer
 _MARGIN = 0.06
 #: the eyeball texture reaches this far beyond the eye's corners and lids, eye widths
 _PAD = (0.25, 0.5)
+#: the iris patch that moves with gaze: the tracked iris radius times this, + 1 px (the
+#: dark limbal ring and its anti-aliasing go with it)
+_PATCH_GROW = 1.15
+#: below this shift (source pixels) the iris keeps its place on the eyeball (the
+#: smooth map of :func:`dexstudio.render.warp.eyes.eyeball_map`)
+_MIN_SHIFT_PX = 0.25
+#: fewer visible white-of-the-eye pixels than this: no bare eyeball (a squint, a shut eye)
+_MIN_WHITE_PX = 12
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,12 +58,20 @@ class EyeballLook:
         depth: (h, w) float32 distance to the edge of the source's eye opening, pixels
             (0 outside it).
         margin_px: width of the lid margin band inside the source's opening, pixels.
+        iris_center: (2,) float64 the source's iris centre, source crop pixels.
+        patch_radius: radius of the iris patch that moves with gaze, pixels.
+        bare: (h, w, 3) uint8 the eyeball with the iris patch taken out: the white of
+            the eye (lid margin and iris patch left out) inpainted over the rest of the
+            window; None when the opening shows too little white to continue.
     """
 
     box: tuple[int, int, int, int]
     texture: np.ndarray
     depth: np.ndarray
     margin_px: float
+    iris_center: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    patch_radius: float = 0.0
+    bare: Optional[np.ndarray] = None
 
 
 def analyse_eyeball(crop: np.ndarray, landmarks: np.ndarray, eye: EyeSpec, eye_mask: np.ndarray) -> EyeballLook:
@@ -74,12 +98,101 @@ def analyse_eyeball(crop: np.ndarray, landmarks: np.ndarray, eye: EyeSpec, eye_m
         return EyeballLook(box, window.copy(), inside.astype(np.float32), 1.0)
     depth = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
     margin = max(1.0, _MARGIN * w)
+    centre = np.asarray(landmarks[eye.iris_center, :2], np.float64)
+    radius = float(np.linalg.norm(landmarks[list(eye.iris_ring), :2] - centre, axis=1).mean())
+    patch = _PATCH_GROW * radius + 1.0
     known = depth > margin
     if known.sum() < 4:  # a shut eye shows nothing to continue
-        return EyeballLook(box, window.copy(), depth, margin)
+        return EyeballLook(box, window.copy(), depth, margin, centre, patch)
     unknown = (~known).astype(np.uint8) * 255
     texture = cv2.inpaint(window, unknown, max(2.0, 0.08 * w), cv2.INPAINT_TELEA)
-    return EyeballLook(box, texture, depth, margin)
+    yy, xx = np.mgrid[y0:y1, x0:x1]
+    dist = np.hypot(xx - centre[0], yy - centre[1])
+    white = known & (dist > patch)
+    bare = None
+    if white.sum() >= _MIN_WHITE_PX:
+        bare = _bare_eyeball(window, white, known & (dist > radius + 1.0), dist / patch, w)
+    return EyeballLook(box, texture, depth, margin, centre, patch, bare)
+
+
+def _bare_eyeball(window: np.ndarray, white: np.ndarray, beside_iris: np.ndarray, rel: np.ndarray,
+                  eye_w: float) -> np.ndarray:
+    """The eye window with the iris patch replaced by the white of the eye.
+
+    The white continues inwards from what the opening shows (Telea), and towards the
+    patch's middle it turns to the bright tone of the white right beside the iris (its
+    85th to 98th percentiles by the darkest channel, which tells it from pale skin): the
+    middle of the eyeball faces the camera and is its brightest white, while the white
+    towards the corners is often in the shadow of the nose or the lids.
+
+    Args:
+        window: (h, w, 3) uint8 source eye window; white: (h, w) bool its white-of-the-eye
+            pixels outside the iris patch; beside_iris: (h, w) bool the opening's pixels
+            outside the iris (the patch's ring of white included); rel: (h, w) distance to
+            the iris centre in patch radii; eye_w: eye width, pixels.
+    """
+    filled = cv2.inpaint(window, (~white).astype(np.uint8) * 255, max(2.0, 0.08 * eye_w), cv2.INPAINT_TELEA)
+    px = window[beside_iris].astype(np.float32)
+    whiteness = px.min(1)  # the white of the eye is bright in every channel; pale skin is not blue
+    lo, hi = np.percentile(whiteness, [85, 98])
+    bright = px[(whiteness >= lo) & (whiteness <= hi)].mean(0)
+    t = np.clip((1.15 - rel) / 0.6, 0.0, 1.0)
+    t = (t * t * (3.0 - 2.0 * t))[..., None]
+    return np.clip(filled * (1.0 - t) + bright * t, 0, 255).astype(np.uint8)
+
+
+def _source_depth(look: EyeballLook, sx: np.ndarray, sy: np.ndarray) -> np.ndarray:
+    """(N,) depth of samples (source crop pixels) in the source's opening, pixels (0 outside it)."""
+    bx, by, bx1, by1 = look.box
+    ix, iy = np.rint(sx - bx).astype(np.int32), np.rint(sy - by).astype(np.int32)
+    inside = (ix >= 0) & (iy >= 0) & (ix < bx1 - bx) & (iy < by1 - by)
+    return np.where(inside, look.depth[np.clip(iy, 0, by1 - by - 1), np.clip(ix, 0, bx1 - bx - 1)], 0.0)
+
+
+class _Opening:
+    """One eye's opening in the frame, in a small box: which of its pixels show their
+    source sample (``real``), for any samples (see :func:`hidden_eyeball_layer`)."""
+
+    def __init__(self, xs: np.ndarray, ys: np.ndarray, look: EyeballLook, source: np.ndarray,
+                 target: np.ndarray, eye: EyeSpec) -> None:
+        self.look = look
+        self.x0, self.y0 = int(xs.min()) - 2, int(ys.min()) - 2
+        self.x1, self.y1 = int(xs.max()) + 3, int(ys.max()) + 3
+        self.rows, self.cols = ys - self.y0, xs - self.x0
+        self.mask = np.zeros((self.y1 - self.y0, self.x1 - self.x0), np.uint8)
+        self.mask[self.rows, self.cols] = 1
+        # distance of each pixel to the edge of the frame's opening (1 on it), in source pixels
+        k = eye_width(target, eye) / eye_width(source, eye)
+        self.depth = cv2.distanceTransform(self.mask, cv2.DIST_L2, 3)[self.rows, self.cols] / k
+
+    def window_coords(self, sx: np.ndarray, sy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Samples in the eyeball window's pixels ((1, N) float32 each, for ``cv2.remap``)."""
+        bx, by = self.look.box[:2]
+        return ((sx.astype(np.float32) - bx).reshape(1, -1), (sy.astype(np.float32) - by).reshape(1, -1))
+
+    def real(self, d_src: np.ndarray) -> np.ndarray:
+        """(N,) bool: samples at source depth ``d_src`` that show the source itself."""
+        return (d_src > self.look.margin_px) | (self.depth <= d_src + 1.0)
+
+    def layer(self, rgb_n: np.ndarray, cover_n: np.ndarray, size: int, soft: bool) -> PaintLayer:
+        """A layer painting (N, 3) colours over the opening's pixels with (N,) coverage,
+        clipped to the crop (``soft``: blurred 0.6 px towards the uncovered pixels)."""
+        h, w = self.mask.shape
+        rgb = np.zeros((h, w, 3), np.float32)
+        rgb[self.rows, self.cols] = rgb_n
+        cover = np.zeros((h, w), np.float32)
+        cover[self.rows, self.cols] = cover_n
+        alpha = cv2.GaussianBlur(cover, (0, 0), 0.6) * self.mask if soft else cover
+        cx0, cy0 = max(self.x0, 0), max(self.y0, 0)
+        cx1, cy1 = min(self.x1, size), min(self.y1, size)
+        sl = (slice(cy0 - self.y0, cy1 - self.y0), slice(cx0 - self.x0, cx1 - self.x0))
+        return PaintLayer((cx0, cy0, cx1, cy1), rgb[sl], alpha[sl][..., None].astype(np.float32))
+
+
+def _sample(image: np.ndarray, mx: np.ndarray, my: np.ndarray) -> np.ndarray:
+    """(N, 3) float32 bilinear samples of ``image`` at (1, N) positions (edges replicated)."""
+    return cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3).astype(
+        np.float32)
 
 
 def hidden_eyeball_layer(xs: np.ndarray, ys: np.ndarray, sx: np.ndarray, sy: np.ndarray, look: EyeballLook,
@@ -107,33 +220,64 @@ def hidden_eyeball_layer(xs: np.ndarray, ys: np.ndarray, sx: np.ndarray, sy: np.
         eyeball over the others (anti-aliased into their neighbours), or None when all
         are real.
     """
-    bx, by, bx1, by1 = look.box
-    mx = sx.astype(np.float32) - bx
-    my = sy.astype(np.float32) - by
-    ix, iy = np.rint(mx).astype(np.int32), np.rint(my).astype(np.int32)
-    inside = (ix >= 0) & (iy >= 0) & (ix < bx1 - bx) & (iy < by1 - by)
-    d_src = np.where(inside, look.depth[np.clip(iy, 0, by1 - by - 1), np.clip(ix, 0, bx1 - bx - 1)], 0.0)
+    d_src = _source_depth(look, sx, sy)
     if (d_src > look.margin_px).all():  # every sample clear of the lids
         return np.ones(len(xs), bool), None
-    x0, y0 = int(xs.min()) - 2, int(ys.min()) - 2
-    x1, y1 = int(xs.max()) + 3, int(ys.max()) + 3
-    h, w = y1 - y0, x1 - x0
-    opening = np.zeros((h, w), np.uint8)
-    opening[ys - y0, xs - x0] = 1
-    # distance of each pixel to the edge of the frame's opening (1 on it), in source pixels
-    k = eye_width(target, eye) / eye_width(source, eye)
-    d_tgt = cv2.distanceTransform(opening, cv2.DIST_L2, 3)[ys - y0, xs - x0] / k
-    real = (d_src > look.margin_px) | (d_tgt <= d_src + 1.0)
+    opening = _Opening(xs, ys, look, source, target, eye)
+    real = opening.real(d_src)
     if real.all() or look.texture.size == 0:
         return real, None
-    col = cv2.remap(look.texture, mx.reshape(1, -1), my.reshape(1, -1), cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)
-    rgb = np.zeros((h, w, 3), np.float32)
-    rgb[ys - y0, xs - x0] = col
-    cover = np.zeros((h, w), np.float32)
-    cover[ys - y0, xs - x0] = (~real).astype(np.float32)
-    alpha = cv2.GaussianBlur(cover, (0, 0), 0.6) * opening  # soft towards the real pixels, not over the lids
-    cx0, cy0 = max(x0, 0), max(y0, 0)
-    cx1, cy1 = min(x1, size), min(y1, size)
-    sl = (slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))
-    return real, PaintLayer((cx0, cy0, cx1, cy1), rgb[sl], alpha[sl][..., None].astype(np.float32))
+    col = _sample(look.texture, *opening.window_coords(sx, sy))
+    return real, opening.layer(col, (~real).astype(np.float32), size, soft=True)
+
+
+def gaze_eyeball_layer(xs: np.ndarray, ys: np.ndarray, sx: np.ndarray, sy: np.ndarray, shift: np.ndarray,
+                       look: EyeballLook, crop: np.ndarray, source: np.ndarray, target: np.ndarray,
+                       eye: EyeSpec, size: int) -> Optional[tuple[np.ndarray, np.ndarray, PaintLayer]]:
+    """One eye's opening with its iris moved over the eyeball as a disc.
+
+    Each pixel shows the source's iris patch (radius ``look.patch_radius``, anti-aliased
+    edge) where its sample minus ``shift`` falls in the patch; elsewhere the eyeball at
+    its rigid sample, with the white inpainted (``look.bare``) where the patch was or the
+    source's lids hide it. Patch samples the source's lids hide show the eyeball
+    continued under them (``look.texture``); what counts as hidden is the rule of
+    :func:`hidden_eyeball_layer`.
+
+    Args:
+        xs, ys: (N,) int target pixel coordinates of one eye's opening (crop).
+        sx, sy: (N,) float32 their rigid eyeball samples (source crop pixels, no gaze).
+        shift: (2,) the iris's move on the eyeball, source pixels
+            (:func:`dexstudio.render.warp.eyes.gaze_shift`).
+        look: the source eyeball (:func:`analyse_eyeball`).
+        crop: (S, S, 3) uint8 the source crop.
+        source, target: (478, 2+) landmarks, crop pixels.
+        eye: which eye.
+        size: crop side S.
+    Returns:
+        None when the iris keeps its place (a shift under ``_MIN_SHIFT_PX``) or the
+        source shows too little white; else ((N,) float32 x, (N,) float32 y) the map's
+        samples (the patch's where a pixel is mostly iris) and the layer that paints
+        every pixel of the opening.
+    """
+    shift = np.asarray(shift, np.float64)
+    if look.bare is None or float(np.hypot(*shift)) < _MIN_SHIFT_PX:
+        return None
+    c, R = look.iris_center, look.patch_radius
+    ix = (sx - shift[0]).astype(np.float32)
+    iy = (sy - shift[1]).astype(np.float32)
+    a = np.clip(R + 0.5 - np.hypot(ix - c[0], iy - c[1]), 0.0, 1.0).astype(np.float32)[:, None]
+    opening = _Opening(xs, ys, look, source, target, eye)
+    # the iris patch: the source where it shows it, else the eyeball continued under its lids
+    real_i = opening.real(_source_depth(look, ix, iy))[:, None]
+    col_i = np.where(real_i, _sample(crop, ix.reshape(1, -1), iy.reshape(1, -1)),
+                     _sample(look.texture, *opening.window_coords(ix, iy)))
+    # the eyeball behind it: the white where the patch was or the lids hide it
+    real_s = opening.real(_source_depth(look, sx, sy))
+    bare = ~real_s | (np.hypot(sx - c[0], sy - c[1]) < R + 1.0)
+    col_s = np.where(bare[:, None], _sample(look.bare, *opening.window_coords(sx, sy)),
+                     _sample(crop, sx.reshape(1, -1).astype(np.float32), sy.reshape(1, -1).astype(np.float32)))
+    col = a * col_i + (1.0 - a) * col_s
+    iris = a[:, 0] >= 0.5
+    mx = np.where(iris, ix, sx).astype(np.float32)
+    my = np.where(iris, iy, sy).astype(np.float32)
+    return mx, my, opening.layer(col, np.ones(len(xs), np.float32), size, soft=False)

@@ -2,9 +2,13 @@
 and the iris shifts with gaze.
 
 Inside the target eye opening the source is sampled through the similarity that maps
-the source eye corners to the target eye corners, minus a gaze shift that falls off
-around the iris. Where that lands outside the source's own eye opening (the target eye
-opens wider than the source's), the stretched piecewise-affine map is kept.
+the source eye corners to the target eye corners (:func:`rigid_samples`). A gaze moves
+the iris over that eyeball as a disc (:func:`gaze_shift`,
+:func:`dexstudio.render.warp.eyeball.gaze_eyeball_layer`); :func:`eyeball_map`'s smooth
+shift falling off around the iris serves a source that shows too little white to paint
+behind its iris. Where a sample lands outside the source's own eye opening (the target
+eye opens wider than the source's), :mod:`dexstudio.render.warp.eyeball` paints the
+eyeball continued under the source's lids.
 
 Lids: the upper-lid band (crease to margin) slides its lash line with the margin
 (:func:`lid_map`), a nearly shut eye is drawn shut (:func:`close_lids`), and a closing
@@ -178,6 +182,30 @@ def similarity(src_a: np.ndarray, src_b: np.ndarray, dst_a: np.ndarray, dst_b: n
     return np.concatenate([R, t[:, None]], 1)
 
 
+def eye_similarity(eye: EyeSpec, source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """(2, 3) float64 similarity taking the source eye's corners onto the frame's: the
+    eyeball's rigid motion (source crop pixels -> frame crop pixels)."""
+    return similarity(source[eye.outer, :2], source[eye.inner, :2],
+                      target[eye.outer, :2], target[eye.inner, :2]).astype(np.float64)
+
+
+def gaze_shift(eye: EyeSpec, source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """(2,) how far the iris moves on the eyeball, in source crop pixels: the frame's iris
+    centre taken back through :func:`eye_similarity`, minus the source's."""
+    Minv = cv2.invertAffineTransform(eye_similarity(eye, source, target))
+    return Minv[:, :2] @ target[eye.iris_center, :2] + Minv[:, 2] - source[eye.iris_center, :2]
+
+
+def rigid_samples(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
+                  target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) float32 x, y: the source positions of target pixels on the rigidly moved
+    eyeball (:func:`eye_similarity` inverted; no gaze)."""
+    Minv = cv2.invertAffineTransform(eye_similarity(eye, source, target))
+    sx = Minv[0, 0] * xs + Minv[0, 1] * ys + Minv[0, 2]
+    sy = Minv[1, 0] * xs + Minv[1, 1] * ys + Minv[1, 2]
+    return sx.astype(np.float32), sy.astype(np.float32)
+
+
 def eyeball_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
                 target: np.ndarray, src_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Source positions for target pixels inside one eye opening.
@@ -191,11 +219,10 @@ def eyeball_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray
         (sx, sy, ok): (N,) float32 source positions and (N,) bool, False where the
         rigid eyeball sample falls outside the source opening (keep the mesh map there).
     """
-    M = similarity(source[eye.outer, :2], source[eye.inner, :2], target[eye.outer, :2], target[eye.inner, :2])
-    Minv = cv2.invertAffineTransform(M.astype(np.float64))
+    M = eye_similarity(eye, source, target)
+    Minv = cv2.invertAffineTransform(M)
     iris_t = target[eye.iris_center, :2]
-    iris_pred = M[:, :2] @ source[eye.iris_center, :2] + M[:, 2]
-    g = iris_t - iris_pred
+    g = iris_t - (M[:, :2] @ source[eye.iris_center, :2] + M[:, 2])
     r = float(np.linalg.norm(target[list(eye.iris_ring), :2] - iris_t, axis=1).mean()) or 1.0
     w = np.exp(-((xs - iris_t[0]) ** 2 + (ys - iris_t[1]) ** 2) / (2.0 * (1.4 * r) ** 2)).astype(np.float32)
     qx = xs - g[0] * w

@@ -100,3 +100,32 @@ def test_detail_residual_of_a_take_moves_points(warp_animator, sample_state) -> 
     P2, _ = warp_animator.target_points(sample_state, replace(m, detail_weight=0.0), model)
     assert np.abs(P1 - P0).max() > 0.2
     assert np.abs(P2 - P0).max() < 1e-6
+
+
+def test_a_take_model_with_irises_moves_the_irises_as_the_take_does(warp_animator, sample_state) -> None:
+    """A 478-point take model drives the irises itself (the take's own gaze); an older
+    468-point one leaves them to the generic basis (no change from a detail-only move)."""
+    from dexstudio.core.motion import ExpressionModel
+    from dexstudio.motion import landmark_sets as ls
+
+    def model(n: int) -> ExpressionModel:
+        d = np.zeros((16, n, 3), np.float32)
+        if n > 468:
+            d[0, list(ls.IRISES), 0] = 0.3  # the first detail direction: both irises 0.3 cm to the subject's left
+        else:
+            d[0, 0, 0] = 1e-6
+        return ExpressionModel(np.zeros((n, 3), np.float32), np.zeros((52, n, 3), np.float32), d, 17.67)
+
+    own = sample_state.own_motion
+    m = replace(own, detail=(1.0,) + (0.0,) * 15, detail_weight=1.0)
+    k = warp_animator.face.face_size / 17.67
+    P0, _ = warp_animator.target_points(sample_state, own, model(478))
+    P1, _ = warp_animator.target_points(sample_state, m, model(478))
+    px_per_cm = sample_state.payload.pose.scale
+    shift = (P1 - P0)[list(ls.IRISES), 0]
+    # 0.3 cm in the head frame, seen at the source's pose (turned a little), in crop pixels
+    assert np.allclose(shift, 0.3 * k * px_per_cm, rtol=0.15), (shift, 0.3 * k * px_per_cm)
+    assert np.abs((P1 - P0)[:468]).max() < 0.05 * np.abs(shift).min()  # the rest of the face stays
+    Q0, _ = warp_animator.target_points(sample_state, own, model(468))
+    Q1, _ = warp_animator.target_points(sample_state, m, model(468))
+    assert np.abs((Q1 - Q0)[list(ls.IRISES)]).max() < 1e-3

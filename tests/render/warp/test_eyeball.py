@@ -88,3 +88,70 @@ def test_a_wider_eye_shows_eyeball_where_the_lid_was_not_its_lashes() -> None:
     # white, a little shaded where the inpainting reaches the iris (measured 30 levels
     # darker); the skin is 55-75 levels off in green and blue, the lashes 190
     assert np.abs(band.mean(0) - SCLERA).max() < 40 and band.mean(1).min() > 120
+
+
+def _look_aside(src: np.ndarray, dx: float) -> np.ndarray:
+    """The source's landmarks with the right iris moved ``dx`` px along the eye (a gaze
+    to the side; lids and corners where they were)."""
+    tgt = src.copy()
+    tgt[[EYE.iris_center, *EYE.iris_ring], 0] += dx
+    return tgt
+
+
+def _render_gaze(src: np.ndarray, crop: np.ndarray, tgt: np.ndarray):
+    """The frame's eye opening through :func:`gaze_eyeball_layer`: (xs, ys, shown)."""
+    ys, xs = np.nonzero(_opening(tgt))
+    look = eyeball.analyse_eyeball(crop, src, EYE, eyes.eye_mask(src, S))
+    sx, sy = eyes.rigid_samples(xs.astype(np.float32), ys.astype(np.float32), EYE, src, tgt)
+    out = eyeball.gaze_eyeball_layer(xs, ys, sx, sy, eyes.gaze_shift(EYE, src, tgt), look, crop, src, tgt, EYE, S)
+    if out is None:
+        return xs, ys, None
+    mx, my, layer = out
+    shown = np.zeros((S, S, 3), np.uint8)
+    shown[ys, xs] = cv2.remap(crop, mx.reshape(1, -1), my.reshape(1, -1), cv2.INTER_LINEAR).reshape(-1, 3)
+    layer.apply(shown)
+    return xs, ys, shown
+
+
+def _iris_run(shown: np.ndarray, y: int, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """x of the iris-coloured pixels of the opening on row ``y``."""
+    on_row = xs[ys == y]
+    px = shown[y, on_row].astype(np.float32)
+    return on_row[np.abs(px - IRIS).max(1) < 25]
+
+
+def test_a_look_aside_moves_the_iris_whole_and_shows_the_white_behind_it() -> None:
+    src, crop = _source()
+    c = src[EYE.iris_center, :2]
+    cy = int(round(c[1]))
+    xs, ys, shown = _render_gaze(src, crop, _look_aside(src, 5.0))
+    assert shown is not None
+    run = _iris_run(shown, cy, xs, ys)
+    # the iris keeps its width (2 x 5 px radius + its anti-aliased edge) and its new place
+    assert 9 <= len(run) <= 12, run
+    assert abs(run.mean() - (c[0] + 5.0)) < 1.0
+    # where its trailing half was, the white of the eye shows (no iris smeared over it)
+    behind = shown[cy, int(round(c[0])) - 3:int(round(c[0])) - 1].astype(np.float32)
+    assert np.abs(behind - SCLERA).max(1).max() < 30, behind
+    # the smooth displacement this replaces left the iris there, stretched over that white
+    sx, sy, _ = eyes.eyeball_map(xs.astype(np.float32), ys.astype(np.float32), EYE, src, _look_aside(src, 5.0),
+                                 eyes.eye_mask(src, S))
+    smooth = np.zeros_like(shown)
+    smooth[ys, xs] = cv2.remap(crop, sx.reshape(1, -1), sy.reshape(1, -1), cv2.INTER_LINEAR).reshape(-1, 3)
+    old_run = _iris_run(smooth, cy, xs, ys)
+    assert old_run.mean() < c[0] + 4.0 and old_run.min() <= int(round(c[0])) - 2  # measured: 3.3 px moved, 12 wide
+
+
+def test_an_iris_that_keeps_its_place_keeps_the_smooth_map() -> None:
+    src, crop = _source()
+    _, _, shown = _render_gaze(src, crop, _look_aside(src, 0.1))
+    assert shown is None  # below the threshold: eyeball_map and the hidden-eyeball layer, exact for the source
+
+
+def test_no_bare_eyeball_for_an_eye_that_shows_no_white() -> None:
+    src, _ = _source()
+    crop = np.full((S, S, 3), (200, 160, 140), np.uint8)
+    crop[eyes.eye_mask(src, S) > 0] = IRIS  # all iris: nothing to continue the white from
+    look = eyeball.analyse_eyeball(crop, src, EYE, eyes.eye_mask(src, S))
+    # no white-of-the-eye colour to be found: the patch falls back to the smooth map
+    assert look.bare is None or np.abs(look.bare.astype(np.float32) - IRIS).max() < 30
