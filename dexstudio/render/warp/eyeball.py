@@ -43,6 +43,9 @@ _PATCH_GROW = 1.15
 _MIN_SHIFT_PX = 0.25
 #: fewer visible white-of-the-eye pixels than this: no bare eyeball (a squint, a shut eye)
 _MIN_WHITE_PX = 12
+#: nor when the white's bright tone is less than this lighter than the iris (grey levels;
+#: measured: 20 on liveportrait_s6's shut eyes, 100-150 on open ones)
+_MIN_CONTRAST = 40.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,31 +114,43 @@ def analyse_eyeball(crop: np.ndarray, landmarks: np.ndarray, eye: EyeSpec, eye_m
     white = known & (dist > patch)
     bare = None
     if white.sum() >= _MIN_WHITE_PX:
-        bare = _bare_eyeball(window, white, known & (dist > radius + 1.0), dist / patch, w)
+        bare = _bare_eyeball(window, white, known & (dist > radius + 1.0) & (dist < 2.0 * radius),
+                             known & (dist < 0.7 * radius),
+                             dist / patch, w)
     return EyeballLook(box, texture, depth, margin, centre, patch, bare)
 
 
-def _bare_eyeball(window: np.ndarray, white: np.ndarray, beside_iris: np.ndarray, rel: np.ndarray,
-                  eye_w: float) -> np.ndarray:
+def _bare_eyeball(window: np.ndarray, white: np.ndarray, beside_iris: np.ndarray, iris: np.ndarray,
+                  rel: np.ndarray, eye_w: float) -> Optional[np.ndarray]:
     """The eye window with the iris patch replaced by the white of the eye.
 
     The white continues inwards from what the opening shows (Telea), and towards the
     patch's middle it turns to the bright tone of the white right beside the iris (its
-    85th to 98th percentiles by the darkest channel, which tells it from pale skin): the
+    top 10 % by lightness less colourfulness, which tells it from pale
+    skin): the
     middle of the eyeball faces the camera and is its brightest white, while the white
     towards the corners is often in the shadow of the nose or the lids.
+
+    None when that tone is not clearly lighter than the iris (``_MIN_CONTRAST``): a shut
+    or squinting eye, where the tracker's "iris" and "white" are both lid skin.
 
     Args:
         window: (h, w, 3) uint8 source eye window; white: (h, w) bool its white-of-the-eye
             pixels outside the iris patch; beside_iris: (h, w) bool the opening's pixels
-            outside the iris (the patch's ring of white included); rel: (h, w) distance to
-            the iris centre in patch radii; eye_w: eye width, pixels.
+            in a ring an iris radius wide around the iris; iris: (h, w) bool the
+            opening's pixels in the middle of the iris; rel: (h, w) distance to the iris
+            centre in patch radii; eye_w: eye width, pixels.
     """
-    filled = cv2.inpaint(window, (~white).astype(np.uint8) * 255, max(2.0, 0.08 * eye_w), cv2.INPAINT_TELEA)
     px = window[beside_iris].astype(np.float32)
-    whiteness = px.min(1)  # the white of the eye is bright in every channel; pale skin is not blue
-    lo, hi = np.percentile(whiteness, [85, 98])
+    luma = np.array([0.299, 0.587, 0.114], np.float32)
+    # the white of the eye is light and nearly grey; lid skin and the pink of the corners
+    # are as light but coloured
+    whiteness = px @ luma - (px.max(1) - px.min(1))
+    lo, hi = np.percentile(whiteness, [90, 100])
     bright = px[(whiteness >= lo) & (whiteness <= hi)].mean(0)
+    if not iris.any() or float(bright @ luma) - float(np.median(window[iris].astype(np.float32) @ luma)) < _MIN_CONTRAST:
+        return None
+    filled = cv2.inpaint(window, (~white).astype(np.uint8) * 255, max(2.0, 0.08 * eye_w), cv2.INPAINT_TELEA)
     t = np.clip((1.15 - rel) / 0.6, 0.0, 1.0)
     t = (t * t * (3.0 - 2.0 * t))[..., None]
     return np.clip(filled * (1.0 - t) + bright * t, 0, 255).astype(np.uint8)
