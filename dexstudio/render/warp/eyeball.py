@@ -148,7 +148,9 @@ def _bare_eyeball(window: np.ndarray, white: np.ndarray, beside_iris: np.ndarray
     whiteness = px @ luma - (px.max(1) - px.min(1))
     lo, hi = np.percentile(whiteness, [90, 100])
     bright = px[(whiteness >= lo) & (whiteness <= hi)].mean(0)
-    if not iris.any() or float(bright @ luma) - float(np.median(window[iris].astype(np.float32) @ luma)) < _MIN_CONTRAST:
+    if not iris.any():
+        return None
+    if float(bright @ luma) - float(np.median(window[iris].astype(np.float32) @ luma)) < _MIN_CONTRAST:
         return None
     filled = cv2.inpaint(window, (~white).astype(np.uint8) * 255, max(2.0, 0.08 * eye_w), cv2.INPAINT_TELEA)
     t = np.clip((1.15 - rel) / 0.6, 0.0, 1.0)
