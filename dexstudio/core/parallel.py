@@ -7,6 +7,7 @@ results in flight (memory bounded whatever the clip length).
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Optional, TypeVar
@@ -17,6 +18,14 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _DONE = object()
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity on Linux, else ``os.cpu_count``)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
 
 
 @dataclass

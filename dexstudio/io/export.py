@@ -86,6 +86,9 @@ class ExportSettings:
         audio_mode: copy or re-encode the audio (see :mod:`dexstudio.io.audio`).
         layout: the result alone, or source | driving | result at the same height.
         labels: draw small labels on the side-by-side panels.
+        encoder_threads: x264 threads, 0 = x264's own choice (1.5 per core). A caller
+            whose own workers already keep every core busy asks for fewer: x264's
+            threads then only add their overhead.
     """
 
     fps: FrameRate
@@ -98,12 +101,15 @@ class ExportSettings:
     audio_mode: AudioMode = AudioMode.AUTO
     layout: ExportLayout = ExportLayout.RESULT
     labels: bool = True
+    encoder_threads: int = 0
 
     def __post_init__(self) -> None:
         if not 0 <= self.crf <= 51:
             raise ValueError(f"crf must be in 0..51, got {self.crf}")
         if self.preset not in X264_PRESETS:
             raise ValueError(f"preset must be one of {', '.join(X264_PRESETS)}, got {self.preset!r}")
+        if self.encoder_threads < 0:
+            raise ValueError(f"encoder_threads must be 0 (auto) or more, got {self.encoder_threads}")
         if self.size is not None and (len(self.size) != 2 or min(self.size) < 2):
             raise ValueError(f"size must be (width, height) of at least 2x2, got {self.size}")
         if self.audio_source is not None:
@@ -256,7 +262,10 @@ class _Mp4Sink:
         except av.error.FFmpegError as exc:
             raise OutputError(f"cannot open {self._tmp} for writing: {exc}", "choose another folder") from None
         self._container = c
-        v = c.add_stream("libx264", rate=s.fps.fraction, options={"crf": str(s.crf), "preset": s.preset})
+        options = {"crf": str(s.crf), "preset": s.preset}
+        if s.encoder_threads:
+            options["threads"] = str(s.encoder_threads)
+        v = c.add_stream("libx264", rate=s.fps.fraction, options=options)
         v.width, v.height, v.pix_fmt = width, height, "yuv420p"
         v.time_base = self._time_base
         cc = v.codec_context

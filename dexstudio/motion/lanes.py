@@ -17,13 +17,13 @@ Memory stays bounded: each lane queues at most ``chunk`` frames.
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from typing import Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
+from dexstudio.core.parallel import available_cores
 from dexstudio.core.progress import CancelToken
 from dexstudio.core.timebase import FrameRate
 from dexstudio.motion.tracker import FaceObservation, FaceTracker
@@ -33,11 +33,7 @@ _DONE = object()
 
 def auto_lanes(limit: int = 4) -> int:
     """Tracker lanes for this machine: one per core available to the process, at most ``limit``."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(limit, cores))
+    return max(1, min(limit, available_cores()))
 
 
 def timestamp_ms(index: int, rate: FrameRate, base_ms: int) -> int:

@@ -68,3 +68,14 @@ def test_train_basis_on_the_sample(tmp_path, sample_driving) -> None:
     b = load_basis(out)
     assert b.basis.shape == (52, 478, 3) and b.info["clips"] == ["astronaut_driving.mp4"]
     assert np.isfinite(b.basis).all()
+
+
+def test_encoder_threads_leave_the_cores_to_the_render_processes(monkeypatch) -> None:
+    import dexstudio.commands.animate as A
+
+    monkeypatch.setattr(A, "available_cores", lambda: 2)
+    assert A.encoder_threads(2, False) == 1  # two render processes fill both cores
+    assert A.encoder_threads(2, True) == 0  # pasted back / side by side: x264's own threads
+    assert A.encoder_threads(0, False) == 0  # rendering on threads or a GPU
+    monkeypatch.setattr(A, "available_cores", lambda: 8)
+    assert A.encoder_threads(2, False) == 6

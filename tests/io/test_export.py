@@ -375,3 +375,23 @@ def test_failed_final_rename_keeps_previous_output(tmp_path, portrait, monkeypat
     after = sorted(p.name for p in out.iterdir()) if out.is_dir() else out.read_bytes()
     assert after == before
     assert only_files(tmp_path) == [name]
+
+
+def _x264_threads(path) -> str:
+    """The ``threads=`` x264 records in its settings message inside the stream."""
+    blob = path.read_bytes()
+    k = blob.index(b"x264 - core")
+    opts = blob[k:k + 2000].split(b"options: ")[1].split(b" ")
+    return next(o for o in opts if o.startswith(b"threads=")).decode()
+
+
+def test_encoder_threads_reach_x264(tmp_path, portrait):
+    fps = FrameRate(30, 1)
+    one = tmp_path / "one.mp4"
+    export_frames(one, moving_frames(portrait, 6, 320, 320), ExportSettings(fps=fps, encoder_threads=1))
+    assert _x264_threads(one) == "threads=1"
+    auto = tmp_path / "auto.mp4"
+    export_frames(auto, moving_frames(portrait, 6, 320, 320), ExportSettings(fps=fps))
+    assert _x264_threads(auto) != "threads=1" or (os.cpu_count() or 1) == 1  # x264's own: 1.5 per core
+    with pytest.raises(ValueError):
+        ExportSettings(fps=fps, encoder_threads=-1)
