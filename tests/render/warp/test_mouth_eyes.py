@@ -188,8 +188,8 @@ def test_a_wide_open_mouth_shows_teeth_throat_and_tongue() -> None:
 
 
 def test_the_tongue_is_parted_from_the_lower_lip_by_a_shadow() -> None:
-    """Without the shadow line the lit tongue ran into the lower lip: a wide-open mouth
-    read as a slit over a thick lower lip (to the re-tracker too)."""
+    """Without the shadow the lit tongue ran into the lower lip: a wide-open mouth read
+    as a slit over a thick lower lip (to the re-tracker too)."""
     closed = _face_points()
     lower = [95, 88, 178, 87, 14, 317, 402, 318, 324]
     closed[lower, 1] -= closed[14, 1] - closed[13, 1]  # lips shut: the cavity reaches the lower lip
@@ -198,6 +198,8 @@ def test_the_tongue_is_parted_from_the_lower_lip_by_a_shadow() -> None:
     front = column[-6:-1].max()  # the tongue's lit front, just above the lip
     edge = column[-1]  # the last painted row, at the lower lip (brightest there without the line)
     assert edge < 0.9 * front, (edge, front, column.tolist())
+    # a soft shadow deepening over a few rows, not a drawn one-pixel line along the lip
+    assert edge < column[-2] < column[-3] < front, column.tolist()
 
 
 def test_a_source_that_shows_teeth_gets_no_invented_ones() -> None:
