@@ -65,7 +65,8 @@ class EyeballLook:
         patch_radius: radius of the iris patch that moves with gaze, pixels.
         bare: (h, w, 3) uint8 the eyeball with the iris patch taken out: the white of
             the eye (lid margin and iris patch left out) inpainted over the rest of the
-            window; None when the opening shows too little white to continue.
+            window, brightening towards the patch's middle (:func:`_bare_eyeball`); None
+            when the opening shows too little white, or no iris darker than it.
     """
 
     box: tuple[int, int, int, int]
@@ -115,8 +116,7 @@ def analyse_eyeball(crop: np.ndarray, landmarks: np.ndarray, eye: EyeSpec, eye_m
     bare = None
     if white.sum() >= _MIN_WHITE_PX:
         bare = _bare_eyeball(window, white, known & (dist > radius + 1.0) & (dist < 2.0 * radius),
-                             known & (dist < 0.7 * radius),
-                             dist / patch, w)
+                             known & (dist < 0.7 * radius), dist / patch, w)
     return EyeballLook(box, texture, depth, margin, centre, patch, bare)
 
 
@@ -126,10 +126,9 @@ def _bare_eyeball(window: np.ndarray, white: np.ndarray, beside_iris: np.ndarray
 
     The white continues inwards from what the opening shows (Telea), and towards the
     patch's middle it turns to the bright tone of the white right beside the iris (its
-    top 10 % by lightness less colourfulness, which tells it from pale
-    skin): the
-    middle of the eyeball faces the camera and is its brightest white, while the white
-    towards the corners is often in the shadow of the nose or the lids.
+    top 10 % by lightness less colourfulness, which tells it from pale skin): the middle
+    of the eyeball faces the camera and is its brightest white, while the white towards
+    the corners is often in the shadow of the nose or the lids.
 
     None when that tone is not clearly lighter than the iris (``_MIN_CONTRAST``): a shut
     or squinting eye, where the tracker's "iris" and "white" are both lid skin.
@@ -141,15 +140,14 @@ def _bare_eyeball(window: np.ndarray, white: np.ndarray, beside_iris: np.ndarray
             opening's pixels in the middle of the iris; rel: (h, w) distance to the iris
             centre in patch radii; eye_w: eye width, pixels.
     """
+    if not iris.any() or not beside_iris.any():
+        return None
     px = window[beside_iris].astype(np.float32)
     luma = np.array([0.299, 0.587, 0.114], np.float32)
     # the white of the eye is light and nearly grey; lid skin and the pink of the corners
     # are as light but coloured
     whiteness = px @ luma - (px.max(1) - px.min(1))
-    lo, hi = np.percentile(whiteness, [90, 100])
-    bright = px[(whiteness >= lo) & (whiteness <= hi)].mean(0)
-    if not iris.any():
-        return None
+    bright = px[whiteness >= np.percentile(whiteness, 90)].mean(0)
     if float(bright @ luma) - float(np.median(window[iris].astype(np.float32) @ luma)) < _MIN_CONTRAST:
         return None
     filled = cv2.inpaint(window, (~white).astype(np.uint8) * 255, max(2.0, 0.08 * eye_w), cv2.INPAINT_TELEA)
@@ -208,8 +206,8 @@ class _Opening:
 
 def _sample(image: np.ndarray, mx: np.ndarray, my: np.ndarray) -> np.ndarray:
     """(N, 3) float32 bilinear samples of ``image`` at (1, N) positions (edges replicated)."""
-    return cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3).astype(
-        np.float32)
+    out = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(-1, 3).astype(np.float32)
 
 
 def hidden_eyeball_layer(xs: np.ndarray, ys: np.ndarray, sx: np.ndarray, sy: np.ndarray, look: EyeballLook,
