@@ -104,3 +104,18 @@ def test_rotation_helpers_round_trip():
         axis /= np.linalg.norm(axis)
         theta = rng.uniform(0.01, 3.0)
         assert np.allclose(_rotvec(_rot(axis, theta)), axis * theta, atol=1e-7)
+
+
+def test_projected_areas_from_cross_products_equal_the_projected_triangles() -> None:
+    """The limiter's areas (a rotated cross product per triangle) are exactly the signed
+    areas of the projected vertices."""
+    from dexstudio.render.warp.warp_field import signed_areas
+
+    face = load_canonical_face()
+    topo = face_topology()
+    counted = np.ones(len(topo.triangles), bool)
+    lim = RevealLimiter(face.vertices, topo.triangles, counted, euler_to_matrix(20.0, -5.0, 3.0))
+    V = face.vertices.astype(np.float64)
+    for yaw, pitch, roll in ((0, 0, 0), (35, 10, -4), (-60, -20, 15), (90, 0, 0)):
+        R = euler_to_matrix(yaw, pitch, roll)
+        np.testing.assert_allclose(lim._areas(R), signed_areas(V @ R[:2].T, topo.triangles), atol=1e-9)
