@@ -16,8 +16,9 @@ The painted interior, in the mouth's own frame (``u`` 0..1 from corner to corner
   a source's own rows of teeth the throat is darkest under the upper teeth;
 * upper teeth: where the source shows none, a band of incisor edges under the upper
   lip once the mouth opens wide enough to show them (real open mouths almost always
-  do), in the source's own white (the whites of its eyes, warmed) at most 85 % as
-  bright (the mouth's shade), shadowed under the lip and darker towards the corners.
+  do; pursed lips do not, :func:`pucker_amount`), in the source's own white (the
+  whites of its eyes, warmed) at most 85 % as bright (the mouth's shade), shadowed under
+  the lip and darker towards the corners.
   A source that shows teeth keeps its own: they follow the upper lip through
   :func:`mouth_map`.
 """
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from dexstudio.core.channels import ARKIT_NAMES
 from dexstudio.motion import landmark_sets as ls
 from dexstudio.render.warp import eyes
 from dexstudio.render.warp.paint_layer import PaintLayer
@@ -77,6 +79,13 @@ _TEETH_THROAT = (0.4, 0.45)
 #: the cavity between a portrait's own teeth and its lip is painted at full strength from
 #: this depth (pixels; about half its height) on, fainter before
 _TEETH_GAP_FULL = 2.0
+#: pursed lips hide the teeth (:func:`pucker_amount`): mouthPucker from 0.4 to 0.8 takes
+#: invented upper teeth from shown to none. liveportrait_d10 in self-reenactment, its 16
+#: frames with mouthPucker > 0.8: a row of teeth across the opening where the driver
+#: shows a dark hole between pursed lips
+_PUCKER = ARKIT_NAMES.index("mouthPucker")
+_PUCKER_FROM = 0.4
+_PUCKER_FULL = 0.8
 #: the colour of invented teeth when the source's eye whites cannot be measured
 _IVORY = np.array([215, 205, 195], np.float32)
 #: inner-lip loop from the right corner along the upper lip to the left corner
@@ -302,6 +311,13 @@ def _frame(lm: np.ndarray):
     return a, e, n, width
 
 
+def pucker_amount(blendshapes: np.ndarray) -> float:
+    """0..1, how puckered the frame's lips are (mouthPucker from ``_PUCKER_FROM`` to
+    ``_PUCKER_FULL``); pursed lips show no invented teeth (:func:`cavity_layer`)."""
+    w = float(np.asarray(blendshapes, np.float32)[_PUCKER])
+    return float(np.clip((w - _PUCKER_FROM) / (_PUCKER_FULL - _PUCKER_FROM), 0.0, 1.0))
+
+
 def mouth_map(xs: np.ndarray, ys: np.ndarray, source: np.ndarray,
               target: np.ndarray, split: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Source positions for target pixels inside the mouth opening.
@@ -350,7 +366,7 @@ def mouth_map(xs: np.ndarray, ys: np.ndarray, source: np.ndarray,
 
 
 def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, target: np.ndarray,
-                 look: MouthLook) -> PaintLayer | None:
+                 look: MouthLook, pucker: float = 0.0) -> PaintLayer | None:
     """Paint the cavity pixels (throat, tongue, upper teeth; see the module doc), feathered.
 
     Args:
@@ -360,6 +376,8 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, t
             pixels within half a pixel of its edge are painted with partial cover (the
             edge does not stair-step along a tilted or curved lip).
         target: (478, 2+) frame landmarks.
+        pucker: 0..1 (:func:`pucker_amount`): pursed lips hide the teeth (no invented
+            ones at 1).
     """
     if not (depth > 0).any():
         return None
@@ -422,7 +440,7 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, t
     # fill more of it (up to 78 %), in a wide one at most 28 %
     if look.teeth_rgb is None:
         opened = gap / width - _TEETH_FROM
-        show = float(np.clip(opened / _TEETH_RAMP, 0.0, 1.0))
+        show = float(np.clip(opened / _TEETH_RAMP, 0.0, 1.0)) * (1.0 - float(np.clip(pucker, 0.0, 1.0)))
         if show > 0.0:
             # incisors show ~3 % of the face size below the lip (not foreshortened by a
             # head turn, unlike the mouth width), at most 28 % of the opening, less

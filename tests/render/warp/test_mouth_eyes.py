@@ -153,7 +153,7 @@ def test_gaze_moves_the_iris_sample() -> None:
     assert ok[0] and abs(sx[0] - src[ls.LEFT_IRIS_CENTER, 0]) < 0.5
 
 
-def _painted_interior(teeth_rgb, open_px: float = 30.0, src: np.ndarray | None = None):
+def _painted_interior(teeth_rgb, open_px: float = 30.0, src: np.ndarray | None = None, pucker: float = 0.0):
     """The layer painted into a mid-grey crop for the canonical (nearly closed) mouth
     opened by ``open_px``; returns (image, x of the mid-lip column, upper and lower
     inner-lip y there, first painted row there)."""
@@ -166,7 +166,7 @@ def _painted_interior(teeth_rgb, open_px: float = 30.0, src: np.ndarray | None =
     look = mouth.MouthLook(gap=0.2, cavity_rgb=np.array([40, 16, 14], np.float32), teeth_rgb=teeth_rgb,
                            tongue_rgb=np.array([150, 70, 70], np.float32),
                            white_rgb=np.array([210, 205, 200], np.float32))
-    layer = mouth.cavity_layer(512, xs, ys, cav, tgt, look)
+    layer = mouth.cavity_layer(512, xs, ys, cav, tgt, look, pucker)
     assert layer is not None
     img = np.full((512, 512, 3), 128, np.uint8)
     layer.apply(img)
@@ -200,6 +200,18 @@ def test_the_tongue_is_parted_from_the_lower_lip_by_a_shadow() -> None:
     assert edge < 0.9 * front, (edge, front, column.tolist())
     # a soft shadow deepening over a few rows, not a drawn one-pixel line along the lip
     assert edge < column[-2] < column[-3] < front, column.tolist()
+
+
+def test_pursed_lips_show_no_invented_teeth() -> None:
+    from dexstudio.core.channels import ARKIT_NAMES
+
+    img, x, top, bottom, first, last = _painted_interior(teeth_rgb=None, pucker=1.0)
+    assert img[first + 2, x].max() < 100  # the throat's dark under the upper lip, no teeth
+    w = np.zeros(52, np.float32)
+    w[ARKIT_NAMES.index("mouthPucker")] = 0.98  # liveportrait_d10 frame 89
+    assert mouth.pucker_amount(w) == 1.0
+    w[ARKIT_NAMES.index("mouthPucker")] = 0.3
+    assert mouth.pucker_amount(w) == 0.0
 
 
 def test_a_source_that_shows_teeth_gets_no_invented_ones() -> None:
