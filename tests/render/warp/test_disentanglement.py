@@ -26,7 +26,7 @@ _RETRACKER_GAP = (
     "out-of-plane rotations read at 0.90x (pitch) and 0.70x (yaw) on d10; detector-every-frame "
     "readings jump by up to 1.3 deg "
     "between neighbouring frames. Measured: sample max 1.53 deg (mean 0.54), d10 first 90 frames "
-    "max 2.26 (mean 0.90; all 448: 3.03, 1.01), while the geometry holds the pose to 0.06-0.16 deg "
+    "max 2.26 (mean 0.90; all 448: 2.91, 0.99), while the geometry holds the pose to 0.06-0.16 deg "
     "(test_frozen_pose_is_exact_in_the_rendered_geometry*). The re-tracker's own floor (shifted / "
     "scaled copies of the source, no rotation; motion.pose_floor): sample 0.82 max, s42 0.55, "
     "s6 1.03, s10 1.51 deg. A cross-validated linear correction of the pose readout from the "
