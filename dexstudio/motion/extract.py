@@ -63,7 +63,8 @@ from dexstudio.motion.tracker import FaceObservation, FaceTracker, MediaPipeTrac
 
 #: bump when the extraction output changes (invalidates caches).
 #: 2: the expression model covers the 10 iris points too (L = 478), so a take's gaze is
-#: reproduced by its own model rather than the generic basis.
+#: reproduced by its own model rather than the generic basis; irises at their eye's depth
+#: (:func:`dexstudio.motion.pose.irises_at_eye_depth`).
 EXTRACT_VERSION = 2
 _N2D = ls.N_TRACKED
 _N_CANON = ls.N_TRACKED  # canonical slots per spilled row (iris slots NaN without irises)

@@ -26,7 +26,14 @@ from dexstudio.core.motion import ExpressionModel
 from dexstudio.core.rotation import euler_to_matrix, matrix_to_euler
 from dexstudio.motion import landmark_sets as ls
 from dexstudio.motion.face_model import CanonicalFace, load_canonical_face
-from dexstudio.motion.pose import PoseFit, PoseWeights, camera_to_image, image_to_camera, solve_pose
+from dexstudio.motion.pose import (
+    PoseFit,
+    PoseWeights,
+    camera_to_image,
+    image_to_camera,
+    irises_at_eye_depth,
+    solve_pose,
+)
 from dexstudio.render.base import Animator, FrameMotion, SourceOptions, SourceState
 from dexstudio.render.source_cache import image_content_hash
 from dexstudio.render.warp import eyeball as eyeball_mod
@@ -360,7 +367,9 @@ class WarpAnimator(Animator):
         crop = extract_crop(image, box)
         L = box.to_crop(np.asarray(landmarks_px, np.float64))
         fit = solve_pose(L, self.face, PoseWeights.PROCRUSTES)
-        canon = ((image_to_camera(L) - fit.translation_cam) @ fit.rotation) / fit.scale  # (478, 3)
+        cam = image_to_camera(L)
+        canon = ((cam - fit.translation_cam) @ fit.rotation) / fit.scale  # (478, 3)
+        irises_at_eye_depth(canon, cam, fit.rotation, fit.scale, fit.translation_cam)
         fs_px = fit.scale * self.face.face_size
 
         # control points beyond the face: rings around the oval in the head frame
