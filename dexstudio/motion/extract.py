@@ -409,8 +409,7 @@ def model_reference(face: CanonicalFace, n_points: int) -> np.ndarray:
     if n_points < ls.N_TRACKED:
         return V
     iris = np.zeros((ls.N_TRACKED - ls.N_MESH, 3))
-    for centre, ring, contour in ((ls.RIGHT_IRIS_CENTER, ls.RIGHT_IRIS, ls.RIGHT_EYE),
-                                  (ls.LEFT_IRIS_CENTER, ls.LEFT_IRIS, ls.LEFT_EYE)):
+    for centre, ring, contour in ls.EYE_IRISES:
         iris[[i - ls.N_MESH for i in (centre, *ring)]] = V[list(contour)].mean(0)
     return np.concatenate([V, iris])
 

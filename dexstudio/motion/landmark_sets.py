@@ -52,6 +52,11 @@ RIGHT_IRIS: tuple[int, ...] = (469, 470, 471, 472)
 LEFT_IRIS_CENTER = 473
 LEFT_IRIS: tuple[int, ...] = (474, 475, 476, 477)
 IRISES: tuple[int, ...] = tuple(range(468, 478))
+#: each eye's iris centre, iris ring and eye contour: (right, left)
+EYE_IRISES: tuple[tuple[int, tuple[int, ...], tuple[int, ...]], ...] = (
+    (RIGHT_IRIS_CENTER, RIGHT_IRIS, RIGHT_EYE),
+    (LEFT_IRIS_CENTER, LEFT_IRIS, LEFT_EYE),
+)
 
 # --- brows -----------------------------------------------------------------------
 #: Subject's right brow: lower edge (outer->inner) then upper edge (outer->inner); open paths.

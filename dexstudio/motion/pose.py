@@ -179,8 +179,7 @@ def irises_at_eye_depth(canonical: np.ndarray, camera: np.ndarray, R: np.ndarray
     A = R[:2, :2]
     if abs(float(np.linalg.det(A))) < _MIN_XY_DET:
         return
-    for centre, ring, contour in ((ls.RIGHT_IRIS_CENTER, ls.RIGHT_IRIS, ls.RIGHT_EYE),
-                                  (ls.LEFT_IRIS_CENTER, ls.LEFT_IRIS, ls.LEFT_EYE)):
+    for centre, ring, contour in ls.EYE_IRISES:
         ids = [centre, *ring]
         z = float(canonical[list(contour), 2].mean())
         rhs = (camera[ids, :2] - t[:2]) / s - R[:2, 2] * z  # (5, 2)

@@ -88,8 +88,7 @@ def test_irises_sit_at_their_eyes_depth_where_they_are_seen(ypr):
     R = euler_to_matrix(*ypr)
     V = np.zeros((478, 3))
     V[:468] = FACE.vertices
-    for centre, ring, contour in ((ls.RIGHT_IRIS_CENTER, ls.RIGHT_IRIS, ls.RIGHT_EYE),
-                                  (ls.LEFT_IRIS_CENTER, ls.LEFT_IRIS, ls.LEFT_EYE)):
+    for centre, ring, contour in ls.EYE_IRISES:
         c = V[list(contour)].mean(0)
         V[centre] = c
         for k, i in enumerate(ring):

@@ -111,17 +111,12 @@ def analyse_eyeball(crop: np.ndarray, landmarks: np.ndarray, eye: EyeSpec, eye_m
     unknown = (~known).astype(np.uint8) * 255
     texture = cv2.inpaint(window, unknown, max(2.0, 0.08 * w), cv2.INPAINT_TELEA)
     yy, xx = np.mgrid[y0:y1, x0:x1]
-    dist = np.hypot(xx - centre[0], yy - centre[1])
-    white = known & (dist > patch)
-    bare = None
-    if white.sum() >= _MIN_WHITE_PX:
-        bare = _bare_eyeball(window, white, known & (dist > radius + 1.0) & (dist < 2.0 * radius),
-                             known & (dist < 0.7 * radius), dist / patch, w)
+    bare = _bare_eyeball(window, known, np.hypot(xx - centre[0], yy - centre[1]), radius, patch, w)
     return EyeballLook(box, texture, depth, margin, centre, patch, bare)
 
 
-def _bare_eyeball(window: np.ndarray, white: np.ndarray, beside_iris: np.ndarray, iris: np.ndarray,
-                  rel: np.ndarray, eye_w: float) -> Optional[np.ndarray]:
+def _bare_eyeball(window: np.ndarray, known: np.ndarray, dist: np.ndarray, radius: float, patch: float,
+                  eye_w: float) -> Optional[np.ndarray]:
     """The eye window with the iris patch replaced by the white of the eye.
 
     The white continues inwards from what the opening shows (Telea), and towards the
@@ -130,17 +125,20 @@ def _bare_eyeball(window: np.ndarray, white: np.ndarray, beside_iris: np.ndarray
     of the eyeball faces the camera and is its brightest white, while the white towards
     the corners is often in the shadow of the nose or the lids.
 
-    None when that tone is not clearly lighter than the iris (``_MIN_CONTRAST``): a shut
-    or squinting eye, where the tracker's "iris" and "white" are both lid skin.
+    None when the opening shows too little white outside the patch (``_MIN_WHITE_PX``),
+    or a white not clearly lighter than the iris (``_MIN_CONTRAST``): a shut or squinting
+    eye, where the tracker's "iris" and "white" are both lid skin.
 
     Args:
-        window: (h, w, 3) uint8 source eye window; white: (h, w) bool its white-of-the-eye
-            pixels outside the iris patch; beside_iris: (h, w) bool the opening's pixels
-            in a ring an iris radius wide around the iris; iris: (h, w) bool the
-            opening's pixels in the middle of the iris; rel: (h, w) distance to the iris
-            centre in patch radii; eye_w: eye width, pixels.
+        window: (h, w, 3) uint8 source eye window; known: (h, w) bool its opening without
+            the lid margin; dist: (h, w) distance to the iris centre, pixels; radius: the
+            tracked iris radius, patch: the iris patch's radius, eye_w: the eye's width,
+            pixels.
     """
-    if not iris.any() or not beside_iris.any():
+    white = known & (dist > patch)  # the white of the eye outside the patch
+    beside_iris = known & (dist > radius + 1.0) & (dist < 2.0 * radius)  # a ring an iris radius wide
+    iris = known & (dist < 0.7 * radius)  # the middle of the iris
+    if white.sum() < _MIN_WHITE_PX or not iris.any() or not beside_iris.any():
         return None
     px = window[beside_iris].astype(np.float32)
     luma = np.array([0.299, 0.587, 0.114], np.float32)
@@ -151,7 +149,7 @@ def _bare_eyeball(window: np.ndarray, white: np.ndarray, beside_iris: np.ndarray
     if float(bright @ luma) - float(np.median(window[iris].astype(np.float32) @ luma)) < _MIN_CONTRAST:
         return None
     filled = cv2.inpaint(window, (~white).astype(np.uint8) * 255, max(2.0, 0.08 * eye_w), cv2.INPAINT_TELEA)
-    t = np.clip((1.15 - rel) / 0.6, 0.0, 1.0)
+    t = np.clip((1.15 - dist / patch) / 0.6, 0.0, 1.0)
     t = (t * t * (3.0 - 2.0 * t))[..., None]
     return np.clip(filled * (1.0 - t) + bright * t, 0, 255).astype(np.uint8)
 

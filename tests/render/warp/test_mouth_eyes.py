@@ -18,8 +18,7 @@ def _face_points() -> np.ndarray:
     pts[:468, 0] = 256 + 12 * v[:, 0]
     pts[:468, 1] = 256 - 12 * v[:, 1]
     pts[:468, 2] = -12 * v[:, 2]
-    for c, ring, contour in ((ls.RIGHT_IRIS_CENTER, ls.RIGHT_IRIS, ls.RIGHT_EYE),
-                             (ls.LEFT_IRIS_CENTER, ls.LEFT_IRIS, ls.LEFT_EYE)):
+    for c, ring, contour in ls.EYE_IRISES:
         ctr = pts[list(contour)].mean(0)
         pts[c] = ctr
         for k, i in enumerate(ring):
