@@ -601,8 +601,8 @@ class WarpAnimator(Animator):
                     ex, ey = xx + x0, yy + y0
                     # gaze: the iris moves over the eyeball as a disc, the white shows behind it
                     gazed = eyeball_mod.gaze_eyeball_layer(
-                        ex, ey, *eyes_mod.rigid_samples(ex.astype(np.float32), ey.astype(np.float32), eye, L, P),
-                        eyes_mod.gaze_shift(eye, L, P), look, p.crop, L, P, eye, S)
+                        ex, ey, *eyes_mod.rigid_eyeball(ex.astype(np.float32), ey.astype(np.float32), eye, L, P),
+                        look, p.crop, L, P, eye, S)
                     if gazed is not None:
                         sub[yy, xx, 0], sub[yy, xx, 1], layer = gazed
                         layers.append(layer)

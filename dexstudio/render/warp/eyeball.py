@@ -260,7 +260,7 @@ def gaze_eyeball_layer(xs: np.ndarray, ys: np.ndarray, sx: np.ndarray, sy: np.nd
         xs, ys: (N,) int target pixel coordinates of one eye's opening (crop).
         sx, sy: (N,) float32 their rigid eyeball samples (source crop pixels, no gaze).
         shift: (2,) the iris's move on the eyeball, source pixels
-            (:func:`dexstudio.render.warp.eyes.gaze_shift`).
+            (:func:`dexstudio.render.warp.eyes.rigid_eyeball`).
         look: the source eyeball (:func:`analyse_eyeball`).
         crop: (S, S, 3) uint8 the source crop.
         source, target: (478, 2+) landmarks, crop pixels.

@@ -2,8 +2,8 @@
 and the iris shifts with gaze.
 
 Inside the target eye opening the source is sampled through the similarity that maps
-the source eye corners to the target eye corners (:func:`rigid_samples`). A gaze moves
-the iris over that eyeball as a disc (:func:`gaze_shift`,
+the source eye corners to the target eye corners (:func:`rigid_eyeball`). A gaze moves
+the iris over that eyeball as a disc (the shift it returns,
 :func:`dexstudio.render.warp.eyeball.gaze_eyeball_layer`); :func:`eyeball_map`'s smooth
 shift falling off around the iris serves a source that shows too little white to paint
 behind its iris. Where a sample lands outside the source's own eye opening (the target
@@ -189,21 +189,21 @@ def eye_similarity(eye: EyeSpec, source: np.ndarray, target: np.ndarray) -> np.n
                       target[eye.outer, :2], target[eye.inner, :2]).astype(np.float64)
 
 
-def gaze_shift(eye: EyeSpec, source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """(2,) how far the iris moves on the eyeball, in source crop pixels: the frame's iris
-    centre taken back through :func:`eye_similarity`, minus the source's."""
-    Minv = cv2.invertAffineTransform(eye_similarity(eye, source, target))
-    return Minv[:, :2] @ target[eye.iris_center, :2] + Minv[:, 2] - source[eye.iris_center, :2]
+def rigid_eyeball(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
+                  target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rigidly moved eyeball under target pixels, and the gaze on it.
 
-
-def rigid_samples(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
-                  target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(N,) float32 x, y: the source positions of target pixels on the rigidly moved
-    eyeball (:func:`eye_similarity` inverted; no gaze)."""
+    Returns:
+        (sx, sy, shift): (N,) float32 source positions of the pixels on the eyeball moved
+        by :func:`eye_similarity` (no gaze), and (2,) how far the iris moves on that
+        eyeball, source crop pixels (the frame's iris centre taken back through the
+        similarity, minus the source's).
+    """
     Minv = cv2.invertAffineTransform(eye_similarity(eye, source, target))
     sx = Minv[0, 0] * xs + Minv[0, 1] * ys + Minv[0, 2]
     sy = Minv[1, 0] * xs + Minv[1, 1] * ys + Minv[1, 2]
-    return sx.astype(np.float32), sy.astype(np.float32)
+    shift = Minv[:, :2] @ target[eye.iris_center, :2] + Minv[:, 2] - source[eye.iris_center, :2]
+    return sx.astype(np.float32), sy.astype(np.float32), shift
 
 
 def eyeball_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,

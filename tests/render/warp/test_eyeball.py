@@ -102,8 +102,8 @@ def _render_gaze(src: np.ndarray, crop: np.ndarray, tgt: np.ndarray):
     """The frame's eye opening through :func:`gaze_eyeball_layer`: (xs, ys, shown)."""
     ys, xs = np.nonzero(_opening(tgt))
     look = eyeball.analyse_eyeball(crop, src, EYE, eyes.eye_mask(src, S))
-    sx, sy = eyes.rigid_samples(xs.astype(np.float32), ys.astype(np.float32), EYE, src, tgt)
-    out = eyeball.gaze_eyeball_layer(xs, ys, sx, sy, eyes.gaze_shift(EYE, src, tgt), look, crop, src, tgt, EYE, S)
+    sx, sy, shift = eyes.rigid_eyeball(xs.astype(np.float32), ys.astype(np.float32), EYE, src, tgt)
+    out = eyeball.gaze_eyeball_layer(xs, ys, sx, sy, shift, look, crop, src, tgt, EYE, S)
     if out is None:
         return xs, ys, None
     mx, my, layer = out
