@@ -32,7 +32,7 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
@@ -504,6 +504,11 @@ def run_extraction(path: str | os.PathLike[str], settings: ExtractSettings = Ext
         if cache and entry.is_file():
             try:
                 track, report = load_track_npz(entry)
+                if track.source is not None:
+                    # the cache is keyed by content: the same clip may have been extracted
+                    # from another path (since moved, or a copy in another folder); the
+                    # track names the file it was asked for now (its audio, its relinking)
+                    track.source = replace(track.source, path=str(p))
                 return ExtractResult(track, ExtractReport(**{**report, "cache_hit": True,
                                                              "seconds": time.perf_counter() - t0}))
             except Exception:  # a damaged cache entry is ignored and rewritten

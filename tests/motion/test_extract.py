@@ -143,6 +143,24 @@ def test_cache_makes_reopen_instant(sample_driving):
     assert not other.report.cache_hit
 
 
+def test_a_cache_hit_names_the_file_asked_for(sample_driving, tmp_path):
+    """The cache is keyed by content: a copy of a clip in another folder (or the clip
+    moved there) is a hit, and its track names the copy (the audio an export muxes, the
+    path a project saves), not the file first extracted, which may be gone."""
+    import shutil
+
+    a = tmp_path / "a" / "clip.mp4"
+    a.parent.mkdir()
+    shutil.copy(sample_driving, a)
+    run_extraction(a, ExtractSettings(keep_landmarks_2d=False))
+    b = tmp_path / "b" / "moved.mp4"
+    b.parent.mkdir()
+    shutil.move(a, b)
+    again = run_extraction(b, ExtractSettings(keep_landmarks_2d=False))
+    assert again.report.cache_hit
+    assert again.track.source is not None and again.track.source.path == str(b)
+
+
 def test_progress_and_cancel(sample_driving, tmp_path):
     seen: list[Progress] = []
     token = CancelToken()
