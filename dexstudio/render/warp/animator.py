@@ -43,7 +43,7 @@ from dexstudio.render.warp.crop import CropBox, choose_crop, extract_crop
 from dexstudio.render.warp.detect import choose_face, detect_faces
 from dexstudio.render.warp.paste_back import paste_back
 from dexstudio.render.warp.reveal import RevealLimit, RevealLimiter
-from dexstudio.render.warp.mouth import MouthLook, analyse_mouth, cavity_layer, mouth_map, pucker_amount
+from dexstudio.render.warp.mouth import MouthLook, analyse_mouth, cavity_layer, mouth_map, teeth_show
 from dexstudio.render.warp.paint_layer import PaintLayer
 from dexstudio.render.warp.person_mask import person_mask, sample_mask
 from dexstudio.render.warp.topology import FaceTopology, face_topology
@@ -576,12 +576,11 @@ class WarpAnimator(Animator):
                 yy, xx = sy_all[sel], sx_all[sel]
                 if len(yy):
                     gx, gy = xx + x0, yy + y0
-                    pucker = pucker_amount(motion.blendshapes)
                     sx, sy, depth = mouth_map(gx.astype(np.float32), gy.astype(np.float32), L, P,
                                               p.mouth.split)
                     sub[yy, xx, 0] = sx
                     sub[yy, xx, 1] = sy
-                    cavity = cavity_layer(S, gx, gy, depth, P, p.mouth, pucker)
+                    cavity = cavity_layer(S, gx, gy, depth, P, p.mouth, teeth_show(motion.blendshapes))
                     if cavity is not None:
                         layers.append(cavity)
             if self.settings.eyes:

@@ -16,7 +16,8 @@ The painted interior, in the mouth's own frame (``u`` 0..1 from corner to corner
   a source's own rows of teeth the throat is darkest under the upper teeth;
 * upper teeth: where the source shows none, a band of incisor edges under the upper
   lip once the mouth opens wide enough to show them (real open mouths almost always
-  do; pursed lips do not, :func:`pucker_amount`), in the source's own white (the
+  do; pursed lips do not, and an upper lip hanging over them in an open "ah" shows only
+  their edge: :func:`teeth_show`), in the source's own white (the
   whites of its eyes, warmed) at most 85 % as bright (the mouth's shade), shadowed under
   the lip and darker towards the corners.
   A source that shows teeth keeps its own: they follow the upper lip through
@@ -91,6 +92,17 @@ _TEETH_GAP_FULL = 2.0
 _PUCKER = ARKIT_NAMES.index("mouthPucker")
 _PUCKER_FROM = 0.4
 _PUCKER_FULL = 0.8
+#: how much of the invented teeth's height the upper lip leaves in view: clip(base +
+#: gain * mouthUpperUp + gain * mouthSmile) (the means of left and right): an upper lip
+#: hanging over the teeth in an open "ah" (liveportrait_d18 frames 70, 82: jawOpen 0.87,
+#: mouthUpperUp 0, no teeth in view) shows only their edge; a raised lip or a smile shows
+#: them in full. (0.2, 1.5, 2.0) lowers the mouth's error inside the real inner lips in
+#: self-reenactment (levels, frames opened > 4 % of the mouth width; in alpha, measured
+#: against _CAVITY_TINT 0.65): d3 23.1 -> 17.3, d20 27.4 -> 22.4, d13 32.4 -> 29.8, d18
+#: 28.3 -> 26.2; d19, d0 within 0.03, d10 +0.1
+_TEETH_COVER = (0.2, 1.5, 2.0)
+_UPPER_UP = (ARKIT_NAMES.index("mouthUpperUpLeft"), ARKIT_NAMES.index("mouthUpperUpRight"))
+_SMILE = (ARKIT_NAMES.index("mouthSmileLeft"), ARKIT_NAMES.index("mouthSmileRight"))
 #: the colour of invented teeth when the source's eye whites cannot be measured
 _IVORY = np.array([215, 205, 195], np.float32)
 #: inner-lip loop from the right corner along the upper lip to the left corner
@@ -323,6 +335,30 @@ def pucker_amount(blendshapes: np.ndarray) -> float:
     return float(np.clip((w - _PUCKER_FROM) / (_PUCKER_FULL - _PUCKER_FROM), 0.0, 1.0))
 
 
+@dataclass(frozen=True)
+class TeethShow:
+    """How a frame's lips show invented upper teeth (:func:`teeth_show`).
+
+    Attributes:
+        opacity: 0..1, 0 for pursed lips (:func:`pucker_amount`).
+        height: 0..1, the share of the teeth's usual height the upper lip leaves in
+            view (``_TEETH_COVER``).
+    """
+
+    opacity: float = 1.0
+    height: float = 1.0
+
+
+def teeth_show(blendshapes: np.ndarray) -> TeethShow:
+    """The frame's (52,) blendshapes -> how its lips show invented upper teeth."""
+    w = np.asarray(blendshapes, np.float32)
+    base, up_gain, smile_gain = _TEETH_COVER
+    up = 0.5 * float(w[_UPPER_UP[0]] + w[_UPPER_UP[1]])
+    smile = 0.5 * float(w[_SMILE[0]] + w[_SMILE[1]])
+    return TeethShow(opacity=1.0 - pucker_amount(w),
+                     height=float(np.clip(base + up_gain * up + smile_gain * smile, 0.0, 1.0)))
+
+
 def mouth_map(xs: np.ndarray, ys: np.ndarray, source: np.ndarray,
               target: np.ndarray, split: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Source positions for target pixels inside the mouth opening.
@@ -371,7 +407,7 @@ def mouth_map(xs: np.ndarray, ys: np.ndarray, source: np.ndarray,
 
 
 def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, target: np.ndarray,
-                 look: MouthLook, pucker: float = 0.0) -> PaintLayer | None:
+                 look: MouthLook, teeth: TeethShow = TeethShow()) -> PaintLayer | None:
     """Paint the cavity pixels (throat, tongue, upper teeth; see the module doc), feathered.
 
     Args:
@@ -381,8 +417,8 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, t
             pixels within half a pixel of its edge are painted with partial cover (the
             edge does not stair-step along a tilted or curved lip).
         target: (478, 2+) frame landmarks.
-        pucker: 0..1 (:func:`pucker_amount`): pursed lips hide the teeth (no invented
-            ones at 1).
+        teeth: how the frame's lips show invented upper teeth (:func:`teeth_show`):
+            none for pursed lips, less of their height under a lowered upper lip.
     """
     if not (depth > 0).any():
         return None
@@ -445,14 +481,14 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, t
     # fill more of it (up to 78 %), in a wide one at most 28 %
     if look.teeth_rgb is None:
         opened = gap / width - _TEETH_FROM
-        show = float(np.clip(opened / _TEETH_RAMP, 0.0, 1.0)) * (1.0 - float(np.clip(pucker, 0.0, 1.0)))
+        show = float(np.clip(opened / _TEETH_RAMP, 0.0, 1.0)) * float(np.clip(teeth.opacity, 0.0, 1.0))
         if show > 0.0:
             # incisors show ~3 % of the face size below the lip (not foreshortened by a
             # head turn, unlike the mouth width), at most 28 % of the opening, less
             # towards the corners (the teeth's edge curves up like a smile)
             tall = 0.03 * look.face_size_px if look.face_size_px > 0 else 0.075 * width
             frac = 0.28 + _TEETH_FILL_EXTRA * (1.0 - float(np.clip(opened / _TEETH_FILL_RAMP, 0.0, 1.0)))
-            band = np.minimum(tall, frac * H) * (0.55 + 0.45 * across)
+            band = np.minimum(tall, frac * H) * (0.55 + 0.45 * across) * float(np.clip(teeth.height, 0.0, 1.0))
             # depth below the top of the painted region (the upper lip for a closed
             # source; below the source's own opening for a parted one), per column,
             # smoothed along the mouth (no stair steps on a tilted mouth)

@@ -152,7 +152,8 @@ def test_gaze_moves_the_iris_sample() -> None:
     assert ok[0] and abs(sx[0] - src[ls.LEFT_IRIS_CENTER, 0]) < 0.5
 
 
-def _painted_interior(teeth_rgb, open_px: float = 30.0, src: np.ndarray | None = None, pucker: float = 0.0):
+def _painted_interior(teeth_rgb, open_px: float = 30.0, src: np.ndarray | None = None,
+                      teeth: mouth.TeethShow = mouth.TeethShow()):
     """The layer painted into a mid-grey crop for the canonical (nearly closed) mouth
     opened by ``open_px``; returns (image, x of the mid-lip column, upper and lower
     inner-lip y there, first painted row there)."""
@@ -165,7 +166,7 @@ def _painted_interior(teeth_rgb, open_px: float = 30.0, src: np.ndarray | None =
     look = mouth.MouthLook(gap=0.2, cavity_rgb=np.array([40, 16, 14], np.float32), teeth_rgb=teeth_rgb,
                            tongue_rgb=np.array([150, 70, 70], np.float32),
                            white_rgb=np.array([210, 205, 200], np.float32))
-    layer = mouth.cavity_layer(512, xs, ys, cav, tgt, look, pucker)
+    layer = mouth.cavity_layer(512, xs, ys, cav, tgt, look, teeth)
     assert layer is not None
     img = np.full((512, 512, 3), 128, np.uint8)
     layer.apply(img)
@@ -204,13 +205,41 @@ def test_the_tongue_is_parted_from_the_lower_lip_by_a_shadow() -> None:
 def test_pursed_lips_show_no_invented_teeth() -> None:
     from dexstudio.core.channels import ARKIT_NAMES
 
-    img, x, top, bottom, first, last = _painted_interior(teeth_rgb=None, pucker=1.0)
+    img, x, top, bottom, first, last = _painted_interior(teeth_rgb=None, teeth=mouth.TeethShow(opacity=0.0))
     assert img[first + 2, x].max() < 100  # the throat's dark under the upper lip, no teeth
     w = np.zeros(52, np.float32)
     w[ARKIT_NAMES.index("mouthPucker")] = 0.98  # liveportrait_d10 frame 89
     assert mouth.pucker_amount(w) == 1.0
+    assert mouth.teeth_show(w).opacity == 0.0
     w[ARKIT_NAMES.index("mouthPucker")] = 0.3
     assert mouth.pucker_amount(w) == 0.0
+    assert mouth.teeth_show(w).opacity == 1.0
+
+
+def test_an_upper_lip_hanging_over_the_teeth_shows_only_their_edge() -> None:
+    """An open "ah" with the upper lip down (liveportrait_d18 frame 70: jawOpen 0.87,
+    mouthUpperUp 0) shows little of the upper teeth; a raised upper lip or a smile shows
+    them in full."""
+    from dexstudio.core.channels import ARKIT_NAMES
+
+    w = np.zeros(52, np.float32)
+    w[ARKIT_NAMES.index("jawOpen")] = 0.87
+    low = mouth.teeth_show(w)
+    assert low.opacity == 1.0 and low.height <= 0.25
+    raised = w.copy()
+    raised[[ARKIT_NAMES.index("mouthUpperUpLeft"), ARKIT_NAMES.index("mouthUpperUpRight")]] = 0.6
+    smiling = w.copy()
+    smiling[[ARKIT_NAMES.index("mouthSmileLeft"), ARKIT_NAMES.index("mouthSmileRight")]] = 0.4
+    assert mouth.teeth_show(raised).height == 1.0 and mouth.teeth_show(smiling).height == 1.0
+
+    def teeth_light(show: mouth.TeethShow) -> float:
+        """Light (levels above the throat's, summed over rows) under the upper lip."""
+        img, x, top, bottom, first, last = _painted_interior(teeth_rgb=None, teeth=show)
+        column = img[first:last + 1, x].astype(float).min(axis=1)
+        return float(np.clip(column[: len(column) // 2] - 60.0, 0.0, None).sum())
+
+    full, edge = teeth_light(mouth.TeethShow()), teeth_light(low)
+    assert full > 150 and 0.05 * full < edge < 0.4 * full, (full, edge)
 
 
 def test_a_source_that_shows_teeth_gets_no_invented_ones() -> None:
