@@ -96,10 +96,12 @@ _PUCKER_FULL = 0.8
 #: gain * mouthUpperUp + gain * mouthSmile) (the means of left and right): an upper lip
 #: hanging over the teeth in an open "ah" (liveportrait_d18 frames 70, 82: jawOpen 0.87,
 #: mouthUpperUp 0, no teeth in view) shows only their edge; a raised lip or a smile shows
-#: them in full. (0.2, 1.5, 2.0) lowers the mouth's error inside the real inner lips in
-#: self-reenactment (levels, frames opened > 4 % of the mouth width; in alpha, measured
-#: against _CAVITY_TINT 0.65): d3 23.1 -> 17.3, d20 27.4 -> 22.4, d13 32.4 -> 29.8, d18
-#: 28.3 -> 26.2; d19, d0 within 0.03, d10 +0.1
+#: them in full. (0.2, 1.5, 2.0) on the band's height lowers the mouth's error inside the
+#: real inner lips in self-reenactment (levels, frames opened > 4 % of the mouth width,
+#: against _CAVITY_TINT 0.65 alone): d3 23.1 -> 17.6, d20 27.4 -> 22.5, d13 32.4 ->
+#: 30.4, d18 28.3 -> 26.2; d19, d10, d0 within 0.03. The same rule on the teeth's
+#: opacity measured alike (d3 17.3, d20 22.4, d13 29.8, d18 26.2, d10 +0.1); a lip
+#: hanging over teeth hides their height, it does not make them translucent
 _TEETH_COVER = (0.2, 1.5, 2.0)
 _UPPER_UP = (ARKIT_NAMES.index("mouthUpperUpLeft"), ARKIT_NAMES.index("mouthUpperUpRight"))
 _SMILE = (ARKIT_NAMES.index("mouthSmileLeft"), ARKIT_NAMES.index("mouthSmileRight"))
