@@ -44,6 +44,7 @@ from dexstudio.render.warp.detect import choose_face, detect_faces
 from dexstudio.render.warp.paste_back import paste_back
 from dexstudio.render.warp.reveal import RevealLimit, RevealLimiter
 from dexstudio.render.warp.mouth import MouthLook, analyse_mouth, cavity_layer, mouth_map, teeth_show
+from dexstudio.render.warp.mouth_corners import CreasePatch, analyse_creases, crease_fade, crease_layer
 from dexstudio.render.warp.paint_layer import PaintLayer
 from dexstudio.render.warp.person_mask import person_mask, sample_mask
 from dexstudio.render.warp.topology import FaceTopology, face_topology
@@ -158,6 +159,8 @@ class WarpPayload:
         triangle_areas: (T,) float64 signed areas of the mesh triangles in the source
             crop, pixels^2.
         reveal: the source's rotation limiter (None when ``WarpSettings.reveal`` is off).
+        creases: the creases beside the source mouth's corners, smoothed as the mouth
+            opens (:func:`dexstudio.render.warp.mouth_corners.analyse_creases`).
     """
 
     box: CropBox
@@ -182,6 +185,7 @@ class WarpPayload:
     lid_scale: np.ndarray
     triangle_areas: np.ndarray
     reveal: Optional[RevealLimiter] = None
+    creases: tuple[CreasePatch, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,7 +195,8 @@ class WarpFrame:
     Attributes:
         image: (S, S, 3) uint8 crop.
         map: (S, S, 2) float32 backward map (source crop position per output pixel).
-        layers: the painted layers, bottom to top: the mouth interior, the eyeball the
+        layers: the painted layers, bottom to top: the smoothed creases beside an opened
+            mouth's corners, the mouth interior, the eyeball the
             source's lids hide, closing eyes' lash lines (each in its own small box).
         target: (478, 3) float64 the frame's points in crop pixels.
     """
@@ -435,6 +440,7 @@ class WarpAnimator(Animator):
                     RevealLimiter(canon, self.topology.triangles, self._surface, fit.rotation,
                                   self.settings.reveal)),
             triangle_areas=signed_areas(L, self.topology.triangles),
+            creases=analyse_creases(crop, L) if self.settings.mouth else (),
         )
 
     # ------------------------------------------------------------------ render
@@ -619,6 +625,10 @@ class WarpAnimator(Animator):
                 lash = eyes_mod.lash_layer(P, eye, rgb, eyes_mod.lash_strength(P, L, eye), S)
                 if lash is not None:
                     layers.append(lash)
+        if p.creases:  # under every other layer: the mouth interior paints over its edge
+            crease = crease_layer(p.creases, fmap, P, crease_fade(L, P))
+            if crease is not None:
+                layers.insert(0, crease)
         out = self._remap(p.crop, fmap)
         for layer in layers:
             layer.apply(out)
