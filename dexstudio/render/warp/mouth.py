@@ -19,7 +19,7 @@ The painted interior, in the mouth's own frame (``u`` 0..1 from corner to corner
   do; pursed lips do not, and an upper lip hanging over them in an open "ah" shows only
   their edge: :func:`teeth_show`), in the source's own white (the
   whites of its eyes, warmed) at most 85 % as bright (the mouth's shade), shadowed under
-  the lip and darker towards the corners.
+  the lip and darker towards the corners; a smile bares more of them.
   A source that shows teeth keeps its own: they follow the upper lip through
   :func:`mouth_map`.
 """
@@ -103,6 +103,15 @@ _PUCKER_FULL = 0.8
 #: opacity measured alike (d3 17.3, d20 22.4, d13 29.8, d18 26.2, d10 +0.1); a lip
 #: hanging over teeth hides their height, it does not make them translucent
 _TEETH_COVER = (0.2, 1.5, 2.0)
+#: a smile bares the teeth: their height (x 1 + this * mouthSmile) and their share of
+#: the opening (+ this * mouthSmile). In a smile the upper teeth fill most of the
+#: opening (liveportrait_d0, d19); a band of 3 % of the face over a dark throat read as
+#: a gap. Mouth error inside the real inner lips in self-reenactment (levels, frames
+#: opened > 4 % of the mouth width): d0 35.7 -> 24.1, d19 22.2 -> 19.0, d13 31.1 ->
+#: 27.9, d18 25.9 -> 24.5; d10 31.9 -> 33.0 and d20 22.8 -> 23.6 (their speech shows
+#: less of the teeth); d3 within 0.1. (0, 0.4) and (1, 0.15) gain less; (2, 0.6) more
+#: on d13 but less on d18, d19, d0
+_SMILE_TEETH = (1.0, 0.4)
 _UPPER_UP = (ARKIT_NAMES.index("mouthUpperUpLeft"), ARKIT_NAMES.index("mouthUpperUpRight"))
 _SMILE = (ARKIT_NAMES.index("mouthSmileLeft"), ARKIT_NAMES.index("mouthSmileRight"))
 #: the colour of invented teeth when the source's eye whites cannot be measured
@@ -345,10 +354,13 @@ class TeethShow:
         opacity: 0..1, 0 for pursed lips (:func:`pucker_amount`).
         height: 0..1, the share of the teeth's usual height the upper lip leaves in
             view (``_TEETH_COVER``).
+        smile: 0..1, mouthSmile (the mean of left and right): a smile bares more of the
+            teeth (``_SMILE_TEETH``).
     """
 
     opacity: float = 1.0
     height: float = 1.0
+    smile: float = 0.0
 
 
 def teeth_show(blendshapes: np.ndarray) -> TeethShow:
@@ -358,7 +370,8 @@ def teeth_show(blendshapes: np.ndarray) -> TeethShow:
     up = 0.5 * float(w[_UPPER_UP[0]] + w[_UPPER_UP[1]])
     smile = 0.5 * float(w[_SMILE[0]] + w[_SMILE[1]])
     return TeethShow(opacity=1.0 - pucker_amount(w),
-                     height=float(np.clip(base + up_gain * up + smile_gain * smile, 0.0, 1.0)))
+                     height=float(np.clip(base + up_gain * up + smile_gain * smile, 0.0, 1.0)),
+                     smile=float(np.clip(smile, 0.0, 1.0)))
 
 
 def mouth_map(xs: np.ndarray, ys: np.ndarray, source: np.ndarray,
@@ -490,6 +503,8 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, t
             # towards the corners (the teeth's edge curves up like a smile)
             tall = 0.03 * look.face_size_px if look.face_size_px > 0 else 0.075 * width
             frac = 0.28 + _TEETH_FILL_EXTRA * (1.0 - float(np.clip(opened / _TEETH_FILL_RAMP, 0.0, 1.0)))
+            tall = tall * (1.0 + _SMILE_TEETH[0] * teeth.smile)
+            frac = frac + _SMILE_TEETH[1] * teeth.smile
             band = np.minimum(tall, frac * H) * (0.55 + 0.45 * across) * float(np.clip(teeth.height, 0.0, 1.0))
             # depth below the top of the painted region (the upper lip for a closed
             # source; below the source's own opening for a parted one), per column,

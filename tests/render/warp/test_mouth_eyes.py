@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from dexstudio.motion import landmark_sets as ls
 from dexstudio.render.warp import eyes, mouth
@@ -240,6 +241,9 @@ def test_an_upper_lip_hanging_over_the_teeth_shows_only_their_edge() -> None:
 
     full, edge = teeth_light(mouth.TeethShow()), teeth_light(low)
     assert full > 150 and 0.05 * full < edge < 0.4 * full, (full, edge)
+    # a smile bares more of them (liveportrait_d0: the upper teeth fill most of a smile)
+    assert mouth.teeth_show(smiling).smile == pytest.approx(0.4)
+    assert teeth_light(mouth.TeethShow(smile=0.8)) > 1.4 * full
 
 
 def test_a_source_that_shows_teeth_gets_no_invented_ones() -> None:
