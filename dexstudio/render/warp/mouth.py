@@ -53,8 +53,12 @@ _TEETH_FILL_EXTRA = 0.5
 #: 0 at the corners): in the mouth's shade, darker towards the corners
 _TEETH_SHADE = (0.5, 0.35)
 #: teeth are warmer than eye whites: the white is mixed this much with _WARM_IVORY (at
-#: the white's own brightness)
-_TEETH_WARM = 0.5
+#: the white's own brightness). 0.5 -> 0.75: eye whites behind glasses or in cool light
+#: gave grey-blue teeth (liveportrait_d19); mouth error inside the real inner lips in
+#: self-reenactment d19 18.87 -> 18.75, d0 23.84 -> 23.78 levels, d18, d10, d13, d20,
+#: d3 within 0.01 (1.0, ivory at the white's brightness: d19 18.66, the rest the same;
+#: 0.75 keeps some of the portrait's own white balance)
+_TEETH_WARM = 0.75
 _WARM_IVORY = np.array([230, 212, 180], np.float32)
 #: the cavity's colour: the lips' colour times this (plus a little red). Chosen on the
 #: mouth's error against the real frames in self-reenactment: 0.25 -> 0.45 lowers it on
