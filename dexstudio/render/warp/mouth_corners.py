@@ -61,11 +61,13 @@ class CreasePatch:
     """One corner's crease in the source crop.
 
     Attributes:
+        corner: the mouth corner's landmark (``ls.MOUTH_CORNER_RIGHT`` or ``_LEFT``).
         box: (x0, y0, x1, y1) source crop pixels.
         smooth: (h, w, 3) float32 the patch with the crease inpainted.
         mask: (h, w) float32 0..1 how much of the crease each pixel holds.
     """
 
+    corner: int
     box: tuple[int, int, int, int]
     smooth: np.ndarray
     mask: np.ndarray
@@ -115,7 +117,7 @@ def analyse_creases(crop: np.ndarray, landmarks: np.ndarray) -> tuple[CreasePatc
         mask = cv2.GaussianBlur(cv2.dilate(mask.astype(np.float32), np.ones((3, 3), np.uint8)), (0, 0), 1.0)
         hole = cv2.dilate((mask > 0.05).astype(np.uint8), np.ones((3, 3), np.uint8))
         smooth = cv2.inpaint(np.ascontiguousarray(patch), hole, 3, cv2.INPAINT_TELEA)
-        out.append(CreasePatch((x0, y0, x1, y1), smooth.astype(np.float32), mask.astype(np.float32)))
+        out.append(CreasePatch(corner, (x0, y0, x1, y1), smooth.astype(np.float32), mask.astype(np.float32)))
     return tuple(out)
 
 
@@ -161,8 +163,8 @@ def crease_layer(patches: tuple[CreasePatch, ...], fmap: np.ndarray, target: np.
     width = float(np.linalg.norm(lm[ls.MOUTH_CORNER_LEFT] - lm[ls.MOUTH_CORNER_RIGHT]))
     reach = 2.0 * max(_HALF) * max(width, 8.0)
     layers = []
-    for patch, corner in zip(patches, (ls.MOUTH_CORNER_RIGHT, ls.MOUTH_CORNER_LEFT)):
-        cx, cy = lm[corner]
+    for patch in patches:
+        cx, cy = lm[patch.corner]
         x0, x1 = int(max(cx - reach, 0)), int(min(cx + reach + 1, S))
         y0, y1 = int(max(cy - reach, 0)), int(min(cy + reach + 1, S))
         if x1 <= x0 or y1 <= y0:

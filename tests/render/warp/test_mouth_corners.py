@@ -105,3 +105,24 @@ def test_textured_skin_beside_the_corner_is_left_alone() -> None:
             cv2.line(img, (int(cx - d[0]), int(cy - d[1])), (int(cx + d[0]), int(cy + d[1])), CREASE, 1)
     cv2.fillPoly(img, [np.round(P[list(ls.LIPS_OUTER), :2]).astype(np.int32)], LIPS)
     assert mc.analyse_creases(img, P) == ()
+
+
+def test_a_crease_beside_one_corner_only_is_smoothed_there() -> None:
+    """A portrait with a crease beside its left corner only: its one patch is laid
+    around the left corner (patches were paired with corners by position)."""
+    img, P = _portrait(True)
+    plain, _ = _portrait(False)
+    right_half = np.arange(512) < P[ls.MOUTH_CORNER_RIGHT, 0] + 10
+    img[:, right_half] = plain[:, right_half]  # keep the crease beside the left corner only
+    patches = mc.analyse_creases(img, P)
+    assert [p.corner for p in patches] == [ls.MOUTH_CORNER_LEFT]
+    ys, xs = np.nonzero(np.any(img != plain, axis=2) & ~right_half[None, :])
+    ys, xs = ys[xs > P[ls.MOUTH_CORNER_LEFT, 0] + 1], xs[xs > P[ls.MOUTH_CORNER_LEFT, 0] + 1]
+    identity = np.dstack(np.meshgrid(np.arange(512, dtype=np.float32), np.arange(512, dtype=np.float32)))
+    layer = mc.crease_layer(patches, identity, _opened(P, 20.0), 1.0)
+    assert layer is not None
+    out = img.copy()
+    layer.apply(out)
+    before = np.abs(img[ys, xs].astype(int) - np.array(SKIN)).mean()
+    after = np.abs(out[ys, xs].astype(int) - np.array(SKIN)).mean()
+    assert after < 0.35 * before, (before, after)
