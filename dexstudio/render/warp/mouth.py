@@ -129,10 +129,19 @@ def polygon_area(p: np.ndarray) -> float:
     return 0.5 * float(abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
 
 
+def _inner_width(landmarks: np.ndarray) -> float:
+    """Distance between the inner-lip corners, pixels (1 for a degenerate mouth)."""
+    return float(np.linalg.norm(landmarks[78, :2] - landmarks[308, :2])) or 1.0
+
+
 def mouth_gap(landmarks: np.ndarray) -> float:
     """Mean inner-lip opening height in pixels (inner-lip area / mouth width)."""
-    width = float(np.linalg.norm(landmarks[78, :2] - landmarks[308, :2])) or 1.0
-    return polygon_area(landmarks[_INNER, :2]) / width
+    return polygon_area(landmarks[_INNER, :2]) / _inner_width(landmarks)
+
+
+def relative_gap(landmarks: np.ndarray) -> float:
+    """How open the mouth is: :func:`mouth_gap` / the mouth's width (0 shut)."""
+    return mouth_gap(landmarks) / _inner_width(landmarks)
 
 
 def _dot2(d: np.ndarray, e: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from dexstudio.motion import landmark_sets as ls
-from dexstudio.render.warp.mouth import mouth_gap
+from dexstudio.render.warp.mouth import relative_gap
 from dexstudio.render.warp.paint_layer import PaintLayer
 
 #: the patch around each corner: half its width and height, in mouth widths
@@ -84,7 +84,7 @@ def analyse_creases(crop: np.ndarray, landmarks: np.ndarray) -> tuple[CreasePatc
     S = crop.shape[0]
     lm = np.asarray(landmarks, np.float64)[:, :2]
     width = float(np.linalg.norm(lm[ls.MOUTH_CORNER_LEFT] - lm[ls.MOUTH_CORNER_RIGHT]))
-    if width < 8.0 or _opened(lm) >= _CLOSED_BELOW:
+    if width < 8.0 or relative_gap(lm) >= _CLOSED_BELOW:
         return ()
     lips = np.zeros((S, S), np.uint8)
     cv2.fillPoly(lips, [np.round(lm[list(ls.LIPS_OUTER)]).astype(np.int32)], 255)
@@ -102,15 +102,16 @@ def analyse_creases(crop: np.ndarray, landmarks: np.ndarray) -> tuple[CreasePatc
         lum = patch.astype(np.float32).mean(axis=2)
         depth = cv2.morphologyEx(lum, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REPLICATE) - lum
         yy, xx = np.mgrid[y0:y1, x0:x1]
-        near = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2.0 * (_REACH * width) ** 2))
+        r2 = (xx - cx) ** 2 + (yy - cy) ** 2  # squared distance to the corner
+        near = np.exp(-r2 / (2.0 * (_REACH * width) ** 2))
         # and to nothing at the patch's edge (no seam where the warped patch ends)
         edge = np.minimum(np.minimum(xx - x0 + 1, x1 - xx), np.minimum(yy - y0 + 1, y1 - yy))
         near *= np.clip((edge - 3.0) / 4.0, 0.0, 1.0)
         mask = np.clip((depth - _DEPTH[0]) / _DEPTH[1], 0.0, 1.0) * near
-        at_corner = (xx - cx) ** 2 + (yy - cy) ** 2 < (_CORNER_FREE * width) ** 2
+        at_corner = r2 < (_CORNER_FREE * width) ** 2
         lip_crease = at_corner & (lum < lip_lum - _DARKER_THAN_LIPS)
         mask[(lips[y0:y1, x0:x1] > 0) & ~lip_crease] = 0.0
-        mask = _line_at_corner(mask, (xx - cx) ** 2 + (yy - cy) ** 2 < (_REACH * width) ** 2, width)
+        mask = _line_at_corner(mask, r2 < (_REACH * width) ** 2, width)
         if mask is None or mask.max() < 0.1:
             continue
         # grown by a pixel before the feathering, so a thin line keeps its full strength
@@ -134,15 +135,9 @@ def _line_at_corner(mask: np.ndarray, corner_zone: np.ndarray, width: float) -> 
     return np.where(grown, mask, 0.0).astype(np.float32)
 
 
-def _opened(lm: np.ndarray) -> float:
-    """Inner-lip gap / mouth width."""
-    width = float(np.linalg.norm(lm[78, :2] - lm[308, :2])) or 1.0
-    return mouth_gap(lm) / width
-
-
 def crease_fade(source: np.ndarray, target: np.ndarray) -> float:
     """0..1, how far the frame's mouth has opened past the source's (``_OPEN``)."""
-    return float(np.clip((_opened(target) - _opened(source) - _OPEN[0]) / (_OPEN[1] - _OPEN[0]), 0.0, 1.0))
+    return float(np.clip((relative_gap(target) - relative_gap(source) - _OPEN[0]) / (_OPEN[1] - _OPEN[0]), 0.0, 1.0))
 
 
 def crease_layer(patches: tuple[CreasePatch, ...], fmap: np.ndarray, target: np.ndarray,
