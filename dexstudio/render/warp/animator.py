@@ -41,6 +41,7 @@ from dexstudio.render.warp import eyes as eyes_mod
 from dexstudio.render.warp.basis import ExpressionBasis, load_basis, rotation_from_vector_deg
 from dexstudio.render.warp.crop import CropBox, choose_crop, extract_crop
 from dexstudio.render.warp.detect import choose_face, detect_faces
+from dexstudio.render.warp.eye_edge import edge_wanted, gap_shade, lid_triangles, opening_edge_layer
 from dexstudio.render.warp.paste_back import paste_back
 from dexstudio.render.warp.reveal import RevealLimit, RevealLimiter
 from dexstudio.render.warp.mouth import MouthLook, analyse_mouth, cavity_layer, mouth_map, teeth_show
@@ -196,8 +197,9 @@ class WarpFrame:
         image: (S, S, 3) uint8 crop.
         map: (S, S, 2) float32 backward map (source crop position per output pixel).
         layers: the painted layers, bottom to top: the smoothed creases beside an opened
-            mouth's corners, the mouth interior, the eyeball the
-            source's lids hide, closing eyes' lash lines (each in its own small box).
+            mouth's corners, the mouth interior, the eyeball the source's lids hide (or a
+            moved iris), the eye openings' anti-aliased edges (:mod:`.eye_edge`), closing
+            eyes' lash lines (each in its own small box).
         target: (478, 3) float64 the frame's points in crop pixels.
     """
 
@@ -283,6 +285,11 @@ class WarpAnimator(Animator):
         # ``triangle id + 1`` (the raster's values) -> kind; 0 = no triangle
         self._kind_lut = np.concatenate([[0], self._tri_kind]).astype(np.int8)
         self._surface = self._tri_kind == 0  # (T,) the face's surface (not mouth, lids, eyeballs)
+        # per eye, by raster value: its opening's triangles and the lids' around it (eye_edge)
+        self._eye_edges = tuple(
+            (eye, np.concatenate([[False], opening]), np.concatenate([[False], lid_triangles(
+                self.topology.triangles, eye, opening)]))
+            for eye, opening in ((eyes_mod.RIGHT, self._tri_kind == 2), (eyes_mod.LEFT, self._tri_kind == 3)))
         pw = self.face.procrustes_weights.astype(np.float64)
         self._procrustes_w = pw / pw.sum()
         # the canonical lid gap a generic-basis blink of 1 closes, per eye (eyes.lid_scales)
@@ -555,6 +562,8 @@ class WarpAnimator(Animator):
         disp[n_f:n_f + len(ring)] = ring - p.ring_source
         fmap = p.tps.backward_full(disp)  # (S, S, 2)
         layers: list[PaintLayer] = []
+        edge_raster: tuple[np.ndarray, tuple[int, int, int, int]] | None = None
+        gazed_eyes = [False, False]  # (right, left): the iris moved over the eyeball
 
         # inside the face: piecewise affine, back to front
         tri = self.topology.triangles
@@ -568,6 +577,7 @@ class WarpAnimator(Animator):
             # cheek, are not drawn (:func:`drawn_triangles`)
             drawn = drawn_triangles(p.triangle_areas, signed_areas(P, tri), self._front, self._surface)
             ids = raster_triangle_ids(P[:468, :2], P[:468, 2], tri, roi, active=drawn)
+            edge_raster = (ids, roi)
             aff = triangle_affines(P[:468, :2], L[:468, :2], tri)
             sub = fmap[y0:y1, x0:x1]
             apply_affines(ids, aff, roi, out=sub)
@@ -611,6 +621,7 @@ class WarpAnimator(Animator):
                     if gazed is not None:
                         sub[yy, xx, 0], sub[yy, xx, 1], layer = gazed
                         layers.append(layer)
+                        gazed_eyes[code - 2] = True
                         continue
                     sx, sy, ok = eyes_mod.eyeball_map(ex.astype(np.float32), ey.astype(np.float32),
                                                       eye, L, P, p.eye_mask)
@@ -620,11 +631,6 @@ class WarpAnimator(Animator):
                     _, hidden = eyeball_mod.hidden_eyeball_layer(ex, ey, sx, sy, look, L, P, eye, S)
                     if hidden is not None:
                         layers.append(hidden)
-        if self.settings.eyes:
-            for eye, rgb in zip((eyes_mod.RIGHT, eyes_mod.LEFT), p.lash_rgb):
-                lash = eyes_mod.lash_layer(P, eye, rgb, eyes_mod.lash_strength(P, L, eye), S)
-                if lash is not None:
-                    layers.append(lash)
         if p.creases:  # under every other layer: the mouth interior paints over its edge
             crease = crease_layer(p.creases, fmap, P, crease_fade(L, P))
             if crease is not None:
@@ -632,6 +638,21 @@ class WarpAnimator(Animator):
         out = self._remap(p.crop, fmap)
         for layer in layers:
             layer.apply(out)
+        if self.settings.eyes:
+            if edge_raster is not None:  # the openings' edges anti-aliased, from what they show
+                for (eye, opening_lut, lid_lut), rgb, moved in zip(self._eye_edges, p.lash_rgb, gazed_eyes):
+                    if not edge_wanted(P, L, eye, moved):
+                        continue
+                    edge = opening_edge_layer(out, edge_raster[0], edge_raster[1], opening_lut, lid_lut, P, eye,
+                                              gap_shade(P, L, eye), rgb)
+                    if edge is not None:
+                        edge.apply(out)
+                        layers.append(edge)
+            for eye, rgb in zip((eyes_mod.RIGHT, eyes_mod.LEFT), p.lash_rgb):
+                lash = eyes_mod.lash_layer(P, eye, rgb, eyes_mod.lash_strength(P, L, eye), S)
+                if lash is not None:
+                    lash.apply(out)
+                    layers.append(lash)
         return WarpFrame(out, fmap, tuple(layers), P)
 
     @staticmethod
