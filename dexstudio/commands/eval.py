@@ -248,8 +248,16 @@ def format_row(r: EvalReport) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dexstudio.io.image import load_image
+    from dexstudio.io.video_reader import probe
+
     motion = motion_options(args)
     drivings = [Path(d) for d in args.driving]
+    # unreadable inputs fail here, with their typed error, before the table starts
+    if args.source:
+        load_image(Path(args.source))
+    for d in drivings:
+        probe(d)
     print("result/baseline (baseline = the source frame repeated)")
     print(HEADER)
     for d in drivings:

@@ -52,6 +52,17 @@ def test_eval_cli_prints_table(sample_portrait, sample_driving, capsys) -> None:
     assert "astronaut_driving.mp4" in out and "frozen pose drift" in out
 
 
+def test_eval_cli_checks_every_input_before_printing_the_table(sample_driving, tmp_path, capsys) -> None:
+    missing = tmp_path / "nope.mp4"
+    rc = main(["eval", "-q", "--driving", str(sample_driving), str(missing)])
+    captured = capsys.readouterr()
+    assert rc != 0 and "nope.mp4" in captured.err and "does not exist" in captured.err
+    assert "result/baseline" not in captured.out  # no half table, no work done on the first clip
+    rc = main(["eval", "-q", "--source", str(tmp_path / "none.jpg"), "--driving", str(sample_driving)])
+    captured = capsys.readouterr()
+    assert rc != 0 and "none.jpg" in captured.err and "result/baseline" not in captured.out
+
+
 def test_bench_render_sizes() -> None:
     from dexstudio.commands.bench_render import bench_render_sizes
 
