@@ -60,6 +60,28 @@ _TEETH_SHADE = (0.5, 0.35)
 #: 0.75 keeps some of the portrait's own white balance)
 _TEETH_WARM = 0.75
 _WARM_IVORY = np.array([230, 212, 180], np.float32)
+#: invented teeth's brightness follows the portrait's light (_teeth_white); their
+#: colour was lifted to a mean of 200 for every portrait: dull grey teeth in a bright one
+#: (liveportrait_d10: 95th percentile of the luminance inside the inner lips 131 against
+#: the real 181), glowing ones in a dim one (d3). In the driving clips the brightest real
+#: teeth (that percentile, median over frames opened > 12 % of the mouth width) are
+#: 1.20-1.45 x the eye whites' luminance (d0, d10, d13, d18, d19, d20; median 1.33) and
+#: 0.78-1.21 x the bright skin's; the skin carries portraits whose eye whites read dark
+#: (shadow, glasses). The factors are the rendered teeth's (shaded, partly covered):
+#: mouth error inside the real inner lips in self-reenactment, lifted to 200 -> these:
+#: d0 23.78 -> 21.08, d3 17.65 -> 15.51, d20 23.36 -> 21.53, d10 33.03 -> 32.86, d13
+#: 27.29 -> 27.73, d18 24.43 -> 24.88, d19 18.75 -> 19.72 (sum 168.3 -> 163.3; 1.33 / 0.8
+#: gave 163.1 but dimmer teeth than the real ones on every clip but d3). The colour's mean
+#: stays within _TEETH_LEVEL (255 rather than 230: d0 21.70, d10 33.06)
+#: invented teeth never fill more of the opening than this: a smile's band reached the
+#: lower lip, a grey block where real mouths show the lower teeth's dark gap under the
+#: upper row (mouth error as below: d10 32.86 -> 32.10, d19 19.72 -> 18.73, d0 21.08 ->
+#: 20.96, d13 27.73 -> 27.88; the others never reach it. 0.6: sum of the four 100.8,
+#: 0.7: 99.7, 0.75: 100.2, none: 101.4)
+_TEETH_MAX_FILL = 0.7
+_TEETH_PER_WHITE = 1.55
+_TEETH_PER_SKIN = 0.95
+_TEETH_LEVEL = (40.0, 230.0)
 #: the cavity's colour: the lips' colour times this (plus a little red). Chosen on the
 #: mouth's error against the real frames in self-reenactment: 0.25 -> 0.45 lowers it on
 #: d18 25 %, d19 17 %, d0 16 %, d10 15 %, d13 8 %, d20 4 % (dagan, d3 within 1 %); a
@@ -158,8 +180,8 @@ class MouthLook:
         cavity_rgb: (3,) float32 colour of the cavity (dark, lip-tinted).
         teeth_rgb: (3,) float32 colour of the source's teeth, or None when not visible.
         tongue_rgb: (3,) float32 a muted lip-derived red for the floor of the mouth.
-        white_rgb: (3,) float32 the source's white (the whites of its eyes), the colour
-            of invented teeth.
+        white_rgb: (3,) float32 the colour of invented teeth (:func:`_teeth_white`: the
+            whites of the eyes' hue at a brightness set by the portrait's light).
         face_size_px: the source's face size (forehead to chin) in crop pixels; sets
             the height of invented teeth (0: from the mouth width instead).
         split: where the source's opening parts when the mouth opens wider, as a
@@ -205,7 +227,8 @@ def analyse_mouth(crop: np.ndarray, landmarks: np.ndarray, face_size_px: float,
     tongue = np.clip(lip_rgb * 0.9 + np.array([15, 2, 6], np.float32), 0, 255)
     return MouthLook(gap, cavity.astype(np.float32), None if teeth is None else teeth.astype(np.float32),
                      tongue.astype(np.float32),
-                     _eye_white(crop, eye_mask if eye_mask is not None else eyes.eye_mask(landmarks, S)),
+                     _teeth_white(crop, landmarks, eye_mask if eye_mask is not None else eyes.eye_mask(landmarks, S),
+                                  lips),
                      float(face_size_px), _split(crop, landmarks, teeth is not None))
 
 
@@ -266,23 +289,53 @@ def teeth_split(crop: np.ndarray, landmarks: np.ndarray) -> float | None:
     return float(f[best]) if depth[best] >= _SPLIT_MIN_CONTRAST else None
 
 
-def _eye_white(crop: np.ndarray, eye_mask: np.ndarray) -> np.ndarray:
-    """(3,) float32 the whites of the source's eyes (bright, unsaturated pixels of
-    ``eye_mask``), warmed towards ivory (``_TEETH_WARM``) and brought to a tooth-like
-    brightness; ivory when unseen."""
+def _eye_white(crop: np.ndarray, eye_mask: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """The whites of the source's eyes (bright, unsaturated pixels of ``eye_mask``):
+    ((3,) float32 their colour half-way to grey (eye whites carry veins) and warmed
+    towards ivory (``_TEETH_WARM``), their mean luminance); None when unseen."""
     px = crop[eye_mask > 0].astype(np.float32)
-    if len(px) >= 20:
-        lum = px.mean(1)
-        sat = px.max(1) - px.min(1)
-        white = px[(lum >= np.percentile(lum, 75)) & (sat < 60)]
-        if len(white) >= 5:
-            w = white.mean(0)
-            w = 0.5 * w + 0.5 * float(w.mean())  # half-way to grey: eye whites carry veins
-            ivory = _WARM_IVORY * (float(w.mean()) / float(_WARM_IVORY.mean()))  # at the white's brightness
-            w = (1.0 - _TEETH_WARM) * w + _TEETH_WARM * ivory
-            # eye whites read greyish in small crops: lift to a tooth-like brightness
-            return np.clip(w * (200.0 / max(float(w.mean()), 1.0)), 0, 255).astype(np.float32)
-    return _IVORY.copy()
+    if len(px) < 20:
+        return None
+    lum = px.mean(1)
+    sat = px.max(1) - px.min(1)
+    white = px[(lum >= np.percentile(lum, 75)) & (sat < 60)]
+    if len(white) < 5:
+        return None
+    w = white.mean(0)
+    level = float(w.mean())
+    w = 0.5 * w + 0.5 * level
+    ivory = _WARM_IVORY * (level / float(_WARM_IVORY.mean()))  # at the white's brightness
+    return ((1.0 - _TEETH_WARM) * w + _TEETH_WARM * ivory).astype(np.float32), level
+
+
+def _skin_highlight(crop: np.ndarray, landmarks: np.ndarray, eye_mask: np.ndarray, lips: np.ndarray) -> float:
+    """The luminance of the face's bright skin: the 95th percentile inside the face oval,
+    eyes and lips left out (the light the face is lit with)."""
+    S = crop.shape[0]
+    face = np.zeros((S, S), np.uint8)
+    cv2.fillPoly(face, [np.round(landmarks[list(ls.FACE_OVAL), :2]).astype(np.int32)], 1)
+    face = (face > 0) & (eye_mask == 0) & ~lips
+    if face.sum() < 50:
+        return float(np.percentile(crop.mean(2), 95))
+    return float(np.percentile(crop[face].astype(np.float32).mean(1), 95))
+
+
+def _teeth_white(crop: np.ndarray, landmarks: np.ndarray, eye_mask: np.ndarray, lips: np.ndarray) -> np.ndarray:
+    """(3,) float32 the colour invented teeth are painted from (their brightest, mid-mouth
+    and unshaded, is ``_TEETH_SHADE``'s sum of it).
+
+    The hue: the eyes' whites (:func:`_eye_white`), ivory when unseen. The brightness:
+    the larger of ``_TEETH_PER_WHITE`` x the whites' luminance and ``_TEETH_PER_SKIN`` x
+    the bright skin's (:func:`_skin_highlight`; eye whites in shadow, behind glasses or
+    too small to measure), so a dim portrait gets dim teeth and a bright one bright teeth.
+    """
+    seen = _eye_white(crop, eye_mask)
+    hue = seen[0] if seen is not None else _IVORY.copy()
+    ref = _TEETH_PER_SKIN * _skin_highlight(crop, landmarks, eye_mask, lips)
+    if seen is not None:
+        ref = max(ref, _TEETH_PER_WHITE * seen[1])
+    level = float(np.clip(ref / (_TEETH_SHADE[0] + _TEETH_SHADE[1]), _TEETH_LEVEL[0], _TEETH_LEVEL[1]))
+    return np.clip(hue * (level / max(float(hue.mean()), 1.0)), 0, 255).astype(np.float32)
 
 
 _LOWER = np.asarray((78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308))
@@ -517,7 +570,7 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, t
             tall = 0.03 * look.face_size_px if look.face_size_px > 0 else 0.075 * width
             frac = 0.28 + _TEETH_FILL_EXTRA * (1.0 - float(np.clip(opened / _TEETH_FILL_RAMP, 0.0, 1.0)))
             tall = tall * (1.0 + _SMILE_TEETH[0] * teeth.smile)
-            frac = frac + _SMILE_TEETH[1] * teeth.smile
+            frac = min(frac + _SMILE_TEETH[1] * teeth.smile, _TEETH_MAX_FILL)
             band = np.minimum(tall, frac * H) * (0.55 + 0.45 * across) * float(np.clip(teeth.height, 0.0, 1.0))
             # depth below the top of the painted region (the upper lip for a closed
             # source; below the source's own opening for a parted one), per column,

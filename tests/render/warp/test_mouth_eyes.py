@@ -372,3 +372,49 @@ def test_the_opening_bounds_are_the_lip_curves_on_an_ordinary_mouth() -> None:
     (uu, vu), (ul, vl) = mouth._lip_curves(closed, a, e, n, width)
     crossed = np.interp(u, uu, vu) > np.interp(u, ul, vl)
     assert np.allclose((bottom - top)[crossed], (np.interp(u, ul, vl) - np.interp(u, uu, vu))[crossed])
+
+
+def test_a_smile_leaves_a_dark_gap_under_the_invented_teeth() -> None:
+    """A smiling mouth opened a little (liveportrait_d10 frame 222) shows its upper teeth
+    over the lower teeth's dark gap; the band used to fill the opening down to the lower
+    lip, a grey block."""
+    src = _face_points()
+    src[:, :2] = 256 + 3.0 * (src[:, :2] - 256)  # a large face: the opening many pixels tall
+    lower = [95, 88, 178, 87, 14, 317, 402, 318, 324]
+    src[lower, 1] -= src[14, 1] - src[13, 1]  # a closed source mouth: all of the opening is painted
+    width = float(np.linalg.norm(src[78, :2] - src[308, :2]))
+    tgt = _open_mouth(src, 0.15 * width)  # an inner-lip gap of 12 % of the mouth's width
+    poly = tgt[list(ls.LIPS_INNER), :2]
+    ys, xs = np.mgrid[int(poly[:, 1].min()):int(poly[:, 1].max()) + 1, int(poly[:, 0].min()):int(poly[:, 0].max()) + 1]
+    xs, ys = xs.ravel(), ys.ravel()
+    _, _, cav = mouth.mouth_map(xs.astype(np.float32), ys.astype(np.float32), src, tgt)
+    look = mouth.MouthLook(gap=0.5, cavity_rgb=np.array([40, 16, 14], np.float32), teeth_rgb=None,
+                           tongue_rgb=np.array([150, 70, 70], np.float32),
+                           white_rgb=np.array([230, 220, 205], np.float32), face_size_px=3.0 * 240)
+    layer = mouth.cavity_layer(512, xs, ys, cav, tgt, look, mouth.TeethShow(smile=1.0))
+    img = np.full((512, 512, 3), 128, np.uint8)
+    layer.apply(img)
+    x = int(round(tgt[13, 0]))
+    col = (cav > 0) & (xs == x)
+    column = img[int(ys[col].min()):int(ys[col].max()) + 1, x].astype(float).mean(axis=1)
+    h = len(column)
+    assert h >= 10
+    teeth = column > 120
+    assert teeth[: h // 2].sum() >= 0.4 * h  # a broad band of teeth under the upper lip
+    assert not teeth[int(np.ceil(0.8 * h)):].any(), column.round().tolist()  # the bottom fifth is dark
+
+
+def test_invented_teeth_follow_the_portraits_light(sample_state) -> None:
+    """A dim portrait gets dim teeth, a bright one bright teeth (they were lifted to one
+    brightness for every portrait); without visible eye whites the skin sets it."""
+    p = sample_state.payload
+
+    def level(gain: float, eye_mask: np.ndarray) -> float:
+        crop = np.clip(p.crop.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+        return float(mouth.analyse_mouth(crop, p.landmarks, p.face_size_px, eye_mask).white_rgb.mean())
+
+    full, half, third = level(1.0, p.eye_mask), level(0.5, p.eye_mask), level(0.3, p.eye_mask)
+    assert full <= mouth._TEETH_LEVEL[1] + 1e-3 and third < half < full
+    assert third / half == pytest.approx(0.6, abs=0.06)  # in proportion to the light (below the cap)
+    no_eyes = level(0.5, np.zeros_like(p.eye_mask))  # the skin's light alone
+    assert mouth._TEETH_LEVEL[0] < no_eyes <= half
