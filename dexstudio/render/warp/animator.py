@@ -42,6 +42,7 @@ from dexstudio.render.warp.basis import ExpressionBasis, load_basis, rotation_fr
 from dexstudio.render.warp.crop import CropBox, choose_crop, extract_crop
 from dexstudio.render.warp.detect import choose_face, detect_faces
 from dexstudio.render.warp.eye_edge import edge_wanted, gap_shade, lid_triangles, opening_edge_layer
+from dexstudio.render.warp.lashes import hanging_lash_layer
 from dexstudio.render.warp.paste_back import paste_back
 from dexstudio.render.warp.reveal import RevealLimit, RevealLimiter
 from dexstudio.render.warp.mouth import MouthLook, analyse_mouth, cavity_layer, mouth_map, teeth_show
@@ -199,7 +200,7 @@ class WarpFrame:
         layers: the painted layers, bottom to top: the smoothed creases beside an opened
             mouth's corners, the mouth interior, the eyeball the source's lids hide (or a
             moved iris), the eye openings' anti-aliased edges (:mod:`.eye_edge`), closing
-            eyes' lash lines (each in its own small box).
+            eyes' hanging lashes (:mod:`.lashes`) and lash lines (each in its own small box).
         target: (478, 3) float64 the frame's points in crop pixels.
     """
 
@@ -605,7 +606,7 @@ class WarpAnimator(Animator):
                     yy, xx = sy_all[sel], sx_all[sel]
                     if len(yy):
                         sx, sy = eyes_mod.lid_map((xx + x0).astype(np.float32), (yy + y0).astype(np.float32),
-                                                  eye, L, P)
+                                                  eye, L, P, lift=eyes_mod.lash_strength(P, L, eye))
                         sub[yy, xx, 0] = sx
                         sub[yy, xx, 1] = sy
                 for eye, code, look in ((eyes_mod.RIGHT, 2, p.eyeballs[0]), (eyes_mod.LEFT, 3, p.eyeballs[1])):
@@ -649,10 +650,13 @@ class WarpAnimator(Animator):
                         edge.apply(out)
                         layers.append(edge)
             for eye, rgb in zip((eyes_mod.RIGHT, eyes_mod.LEFT), p.lash_rgb):
-                lash = eyes_mod.lash_layer(P, eye, rgb, eyes_mod.lash_strength(P, L, eye), S)
-                if lash is not None:
-                    lash.apply(out)
-                    layers.append(lash)
+                shut = eyes_mod.lash_strength(P, L, eye)
+                # a closing eye's lashes hang from its margin, under its lash line
+                hanging = hanging_lash_layer(p.crop, L, P, eye, rgb, shut)
+                for lash in (hanging, eyes_mod.lash_layer(P, eye, rgb, shut, S)):
+                    if lash is not None:
+                        lash.apply(out)
+                        layers.append(lash)
         return WarpFrame(out, fmap, tuple(layers), P)
 
     @staticmethod

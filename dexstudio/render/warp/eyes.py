@@ -108,8 +108,34 @@ def _interp_slope1(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
     return np.where(x > xp[-1], fp[-1] + (x - xp[-1]), y)
 
 
+#: the lifted lashes (:func:`lid_map`) stay put within this share of the eye's width from
+#: its corners, where the lid band meets the mesh around it (lifted there, the lid's
+#: outline jogged at the corner; further in, a source's long outer lashes stood up)
+_LIFT_CORNER = 0.03
+_LIFT_KEEP = 0.8
+
+
+def lash_band(source: np.ndarray, eye: EyeSpec, m_s: np.ndarray, c_s: np.ndarray) -> np.ndarray:
+    """(N,) height of the source's lash band above its lid margin, pixels: 22 % of the
+    eye's opening, at most 45 % of the crease-to-margin distance ``m_s - c_s`` (the
+    margin's and the crease's v in the source's eye frame, pixels, at N points)."""
+    as_, _, ns, _ = _eye_frame(source, eye)
+    lower = source[list(eye.contour), :2]
+    opening = float(np.ptp((lower - as_) @ ns)) or 1.0
+    return np.minimum(0.22 * opening, 0.45 * np.maximum(m_s - c_s, 0.0))
+
+
+def lid_margin_frames(target: np.ndarray, source: np.ndarray, eye: EyeSpec):
+    """The upper lid's margin and crease in both eye frames (for :func:`lid_map` and the
+    hanging lashes): ``(frame_t, frame_s, margin, crease)``, each frame ``(a, e, n,
+    width)`` and each line :func:`_lid_pairs`' ``(u_t, v_t, u_s, v_s)``."""
+    ft, fs = _eye_frame(target, eye), _eye_frame(source, eye)
+    return (ft, fs, _lid_pairs(target, source, eye.lid_margin, ft, fs),
+            _lid_pairs(target, source, eye.lid_crease, ft, fs))
+
+
 def lid_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
-            target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            target: np.ndarray, lift: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Source positions for target pixels of the upper-lid band (crease to lid margin).
 
     The lash line (a band just above the margin) slides with the margin instead of
@@ -119,10 +145,13 @@ def lid_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
     Args:
         xs, ys: (N,) target pixel coordinates (crop).
         source, target: (478, 2+) landmarks, crop pixels.
+        lift: 0..1, how far the lashes standing above the source's margin are taken off
+            the lid (1: the band shows the skin above them). A shut eye's lashes hang
+            from its margin (:mod:`dexstudio.render.warp.lashes`).
     Returns:
         (sx, sy): (N,) float32 source positions.
     """
-    ft, fs = _eye_frame(target, eye), _eye_frame(source, eye)
+    ft, fs, (tm, vtm, usm, vsm), (tc, vtc, usc, vsc) = lid_margin_frames(target, source, eye)
     at, et, nt, wt = ft
     as_, es, ns, ws = fs
     d = np.stack([xs, ys], -1).astype(np.float64) - at
@@ -131,27 +160,29 @@ def lid_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
     # along the lid: each crease and margin landmark lands on its own source position
     # (as the mesh around the band maps them, so the band's edge shows no seam), linear
     # in between and across the band
-    tc, vtc, usc, vsc = _lid_pairs(target, source, eye.lid_crease, ft, fs)
-    tm, vtm, usm, vsm = _lid_pairs(target, source, eye.lid_margin, ft, fs)
     c_t, m_t = np.interp(u, tc, vtc), np.interp(u, tm, vtm)
     uc, um = _interp_slope1(u, tc, usc), _interp_slope1(u, tm, usm)
     c_s, m_s = np.interp(u, tc, vsc), np.interp(u, tm, vsm)
     k = ws / wt
-    # the lash band: a third of the source crease-to-margin distance, at most
-    lower = source[list(eye.contour), :2]
-    opening = float(np.ptp((lower - as_) @ ns)) or 1.0
-    band = np.minimum(0.22 * opening, 0.45 * np.maximum(m_s - c_s, 0.0))
+    band = lash_band(source, eye, m_s, c_s)
     top_t = m_t - band / k
     top_s = m_s - band
     in_band = v > top_t
+    # lifted lashes: above the lash line's roots (``_LIFT_KEEP`` of the band: they and any
+    # eyeliner stay on the lid) the band and the lid above it sample the source as if its
+    # margin were ``shift`` higher, so they show the skin above the lashes (continuous at
+    # the band's top; none at the corners, where the band meets the mesh around it)
+    shift = (float(np.clip(lift, 0.0, 1.0)) * (1.0 - _LIFT_KEEP) * band
+             * np.clip(np.minimum(u, 1.0 - u) / _LIFT_CORNER, 0.0, 1.0))
+    roots = (m_t - v) * k < _LIFT_KEEP * band
     span_t = np.maximum(top_t - c_t, 1e-3)
-    span_s = np.maximum(top_s - c_s, 1e-3)
+    span_s = np.maximum(top_s - shift - c_s, 1e-3)
     # a closing lid shows the skin that was folded under the crease: sample mostly near
     # the crease (power curve) instead of stretching the dark lid shadow
     gamma = np.clip(span_t * k / span_s, 1.0, 3.0)
     r = (v - c_t) / span_t
     r = np.where((r > 0) & (r < 1), np.clip(r, 0, 1) ** gamma, r)  # linear outside the band
-    vs = np.where(in_band, (v - m_t) * k + m_s, c_s + r * span_s)
+    vs = np.where(in_band, (v - m_t) * k + m_s - np.where(roots, 0.0, shift), c_s + r * span_s)
     # a closing lid never shows the eyeball from its own band (no white sliver at the corners)
     closing = (m_t - c_t) * k - (m_s - c_s) > 1.0
     vs = np.where(closing, np.minimum(vs, m_s - 0.5), vs)
