@@ -565,6 +565,9 @@ class WarpAnimator(Animator):
         layers: list[PaintLayer] = []
         edge_raster: tuple[np.ndarray, tuple[int, int, int, int]] | None = None
         gazed_eyes = [False, False]  # (right, left): the iris moved over the eyeball
+        # (right, left): each eye's lid gap over the source's (how shut it is drawn)
+        closure = ((eyes_mod.relative_lid_gap(P, L, eyes_mod.RIGHT), eyes_mod.relative_lid_gap(P, L, eyes_mod.LEFT))
+                   if self.settings.eyes else (float("inf"), float("inf")))
 
         # inside the face: piecewise affine, back to front
         tri = self.topology.triangles
@@ -606,7 +609,7 @@ class WarpAnimator(Animator):
                     yy, xx = sy_all[sel], sx_all[sel]
                     if len(yy):
                         sx, sy = eyes_mod.lid_map((xx + x0).astype(np.float32), (yy + y0).astype(np.float32),
-                                                  eye, L, P, lift=eyes_mod.lash_strength(P, L, eye))
+                                                  eye, L, P, lift=eyes_mod.lash_strength_at(closure[code - 4]))
                         sub[yy, xx, 0] = sx
                         sub[yy, xx, 1] = sy
                 for eye, code, look in ((eyes_mod.RIGHT, 2, p.eyeballs[0]), (eyes_mod.LEFT, 3, p.eyeballs[1])):
@@ -641,16 +644,17 @@ class WarpAnimator(Animator):
             layer.apply(out)
         if self.settings.eyes:
             if edge_raster is not None:  # the openings' edges anti-aliased, from what they show
-                for (eye, opening_lut, lid_lut), rgb, moved in zip(self._eye_edges, p.lash_rgb, gazed_eyes):
-                    if not edge_wanted(P, L, eye, moved):
+                for (eye, opening_lut, lid_lut), rgb, moved, rel in zip(self._eye_edges, p.lash_rgb, gazed_eyes,
+                                                                        closure):
+                    if not edge_wanted(rel, moved):
                         continue
                     edge = opening_edge_layer(out, edge_raster[0], edge_raster[1], opening_lut, lid_lut, P, eye,
-                                              gap_shade(P, L, eye), rgb)
+                                              gap_shade(rel), rgb)
                     if edge is not None:
                         edge.apply(out)
                         layers.append(edge)
-            for eye, rgb in zip((eyes_mod.RIGHT, eyes_mod.LEFT), p.lash_rgb):
-                shut = eyes_mod.lash_strength(P, L, eye)
+            for eye, rgb, rel in zip((eyes_mod.RIGHT, eyes_mod.LEFT), p.lash_rgb, closure):
+                shut = eyes_mod.lash_strength_at(rel)
                 # a closing eye's lashes hang from its margin, under its lash line
                 hanging = hanging_lash_layer(p.crop, L, P, eye, rgb, shut)
                 for lash in (hanging, eyes_mod.lash_layer(P, eye, rgb, shut, S)):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from dexstudio.render.warp.eyes import EyeSpec, lid_gap
+from dexstudio.render.warp.eyes import EyeSpec
 from dexstudio.render.warp.paint_layer import PaintLayer
 
 #: the opening's polygon is drawn at this many times the crop's resolution
@@ -36,30 +36,19 @@ _SHADE_FROM = 0.85
 _EDGE_BELOW = 0.95
 
 
-def relative_lid_gap(target: np.ndarray, source: np.ndarray, eye: EyeSpec) -> float:
-    """The frame's lid gap over the source's (1 = as open as the source's; inf for a
-    source whose eye is shut)."""
-    g_s = lid_gap(source, eye)
-    return max(lid_gap(target, eye), 0.0) / g_s if g_s > 1e-6 else float("inf")
-
-
-def gap_shade(target: np.ndarray, source: np.ndarray, eye: EyeSpec) -> float:
-    """0..``_GAP_SHADE``: how much of the lash colour a closing eye's gap takes; 0 while
-    its lid gap is at least ``_SHADE_FROM`` of the source's (smoothstep down to shut).
-
-    Args:
-        target, source: (478, 2+) the frame's and the source's points, crop pixels.
-        eye: which eye.
-    """
-    x = float(np.clip(1.0 - relative_lid_gap(target, source, eye) / _SHADE_FROM, 0.0, 1.0))
+def gap_shade(relative_gap: float) -> float:
+    """0..``_GAP_SHADE``: how much of the lash colour a closing eye's gap takes at a lid
+    gap of ``relative_gap`` of the source's (:func:`eyes.relative_lid_gap`); 0 from
+    ``_SHADE_FROM`` up (smoothstep down to shut)."""
+    x = float(np.clip(1.0 - relative_gap / _SHADE_FROM, 0.0, 1.0))
     return _GAP_SHADE * x * x * (3.0 - 2.0 * x)
 
 
-def edge_wanted(target: np.ndarray, source: np.ndarray, eye: EyeSpec, gazed: bool) -> bool:
+def edge_wanted(relative_gap: float, gazed: bool) -> bool:
     """Whether the opening's edge needs repainting: its eyeball and lids show different
     things (a moved iris, a lid gap under ``_EDGE_BELOW`` of the source's). An eye as
     the source shows it keeps its pixels as they are."""
-    return gazed or relative_lid_gap(target, source, eye) < _EDGE_BELOW
+    return gazed or relative_gap < _EDGE_BELOW
 
 
 def lid_triangles(triangles: np.ndarray, eye: EyeSpec, opening: np.ndarray) -> np.ndarray:

@@ -394,14 +394,24 @@ def lash_colour(crop: np.ndarray, source: np.ndarray, eye: EyeSpec) -> np.ndarra
     return px[lum <= np.percentile(lum, 20)].mean(0).astype(np.float32)
 
 
-def lash_strength(target: np.ndarray, source: np.ndarray, eye: EyeSpec) -> float:
-    """0..1, how strongly a closing eye's lash line is painted: 0 while the drawn lid gap
-    is at least ``_LASH_FROM`` of the source's, 1 when shut (smoothstep in between)."""
+def relative_lid_gap(target: np.ndarray, source: np.ndarray, eye: EyeSpec) -> float:
+    """The frame's lid gap over the source's (:func:`lid_gap`; 1 = as open as the
+    source's, 0 = shut; inf for a source whose eye is shut)."""
     g_s = lid_gap(source, eye)
-    if g_s <= 1e-6:
-        return 0.0
-    x = float(np.clip(1.0 - max(lid_gap(target, eye), 0.0) / (g_s * _LASH_FROM), 0.0, 1.0))
+    return max(lid_gap(target, eye), 0.0) / g_s if g_s > 1e-6 else float("inf")
+
+
+def lash_strength_at(relative_gap: float) -> float:
+    """0..1, how strongly a closing eye's lash line is painted at a lid gap of
+    ``relative_gap`` of the source's (:func:`relative_lid_gap`): 0 from ``_LASH_FROM``
+    up, 1 when shut (smoothstep in between)."""
+    x = float(np.clip(1.0 - relative_gap / _LASH_FROM, 0.0, 1.0))
     return x * x * (3.0 - 2.0 * x)
+
+
+def lash_strength(target: np.ndarray, source: np.ndarray, eye: EyeSpec) -> float:
+    """:func:`lash_strength_at` the frame's :func:`relative_lid_gap`."""
+    return lash_strength_at(relative_lid_gap(target, source, eye))
 
 
 def lash_layer(target: np.ndarray, eye: EyeSpec, rgb: np.ndarray, strength: float,

@@ -111,7 +111,7 @@ def test_an_occluder_beside_the_opening_keeps_its_own_edge() -> None:
 
 def test_the_gap_of_a_closing_eye_darkens_towards_the_lash_colour() -> None:
     L = frontal_face()
-    shades = [gap_shade(lower_upper_lid(L, f), L, _EYE) for f in (1.0, 0.9, 0.6, 0.3, 0.1, 0.0)]
+    shades = [gap_shade(eyes.relative_lid_gap(lower_upper_lid(L, f), L, _EYE)) for f in (1.0, 0.9, 0.6, 0.3, 0.1, 0.0)]
     assert shades[0] == 0.0 and shades[1] == 0.0  # open as the source, or nearly
     assert all(b >= a for a, b in zip(shades, shades[1:]))
     assert shades[-1] == pytest.approx(eye_edge._GAP_SHADE)
@@ -120,7 +120,7 @@ def test_the_gap_of_a_closing_eye_darkens_towards_the_lash_colour() -> None:
     image, ids, roi = _eye_scene(P)
     _, opening_lut, lid_lut = _luts()
     lash = np.array([20.0, 10.0, 10.0], np.float32)
-    s = gap_shade(P, L, _EYE)
+    s = gap_shade(eyes.relative_lid_gap(P, L, _EYE))
     layer = opening_edge_layer(image, ids, roi, opening_lut, lid_lut, P, _EYE, s, lash)
     out = image.copy()
     layer.apply(out)
@@ -133,9 +133,9 @@ def test_the_gap_of_a_closing_eye_darkens_towards_the_lash_colour() -> None:
 
 def test_an_eye_as_the_source_shows_it_keeps_its_pixels() -> None:
     L = frontal_face()
-    assert not edge_wanted(L, L, _EYE, gazed=False)
-    assert edge_wanted(L, L, _EYE, gazed=True)  # a moved iris against the lids
-    assert edge_wanted(lower_upper_lid(L, 0.8), L, _EYE, gazed=False)
+    assert not edge_wanted(eyes.relative_lid_gap(L, L, _EYE), gazed=False)
+    assert edge_wanted(eyes.relative_lid_gap(L, L, _EYE), gazed=True)  # a moved iris against the lids
+    assert edge_wanted(eyes.relative_lid_gap(lower_upper_lid(L, 0.8), L, _EYE), gazed=False)
 
 
 def test_a_half_shut_eye_on_the_sample_shows_a_shaded_gap(warp_animator, sample_state, monkeypatch) -> None:
@@ -148,7 +148,7 @@ def test_a_half_shut_eye_on_the_sample_shows_a_shaded_gap(warp_animator, sample_
     monkeypatch.setattr(eye_edge, "_GAP_SHADE", 0.0)
     plain = warp_animator.render_frame(sample_state, motion)
     P = shaded.target
-    ratio = eye_edge.relative_lid_gap(P, sample_state.payload.landmarks, _EYE)
+    ratio = eyes.relative_lid_gap(P, sample_state.payload.landmarks, _EYE)
     assert 0.0 < ratio < eye_edge._SHADE_FROM  # a real gap, narrow enough to be shaded
     cov = opening_coverage(P, _EYE, (0, 0, 512, 512)) > 0.999
     assert cov.sum() >= 10
