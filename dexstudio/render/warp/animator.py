@@ -45,7 +45,14 @@ from dexstudio.render.warp.eye_edge import edge_wanted, gap_shade, lid_triangles
 from dexstudio.render.warp.lashes import hanging_lash_layer
 from dexstudio.render.warp.paste_back import paste_back
 from dexstudio.render.warp.reveal import RevealLimit, RevealLimiter
-from dexstudio.render.warp.mouth import MouthLook, analyse_mouth, cavity_layer, mouth_map, teeth_show
+from dexstudio.render.warp.mouth import (
+    MouthLook,
+    analyse_mouth,
+    cavity_layer,
+    mouth_map,
+    mouth_opening,
+    teeth_show,
+)
 from dexstudio.render.warp.mouth_corners import CreasePatch, analyse_creases, crease_fade, crease_layer
 from dexstudio.render.warp.paint_layer import PaintLayer
 from dexstudio.render.warp.person_mask import person_mask, sample_mask
@@ -596,11 +603,12 @@ class WarpAnimator(Animator):
                 yy, xx = sy_all[sel], sx_all[sel]
                 if len(yy):
                     gx, gy = xx + x0, yy + y0
+                    opening = mouth_opening(P)
                     sx, sy, depth = mouth_map(gx.astype(np.float32), gy.astype(np.float32), L, P,
-                                              p.mouth.split)
+                                              p.mouth.split, opening, p.mouth.opening)
                     sub[yy, xx, 0] = sx
                     sub[yy, xx, 1] = sy
-                    cavity = cavity_layer(S, gx, gy, depth, P, p.mouth, teeth_show(motion.blendshapes))
+                    cavity = cavity_layer(S, gx, gy, depth, P, p.mouth, teeth_show(motion.blendshapes), opening)
                     if cavity is not None:
                         layers.append(cavity)
             if self.settings.eyes:

@@ -191,6 +191,8 @@ class MouthLook:
             teeth has no line to find: its darkest spot moved the painted cavity off the
             middle, the mouth's error in self-reenactment on liveportrait_d3 24.26
             against 24.04).
+        opening: the source's :func:`mouth_opening` (measured once, for every frame's
+            :func:`mouth_map`).
     """
 
     gap: float
@@ -200,6 +202,7 @@ class MouthLook:
     white_rgb: np.ndarray = field(default_factory=lambda: _IVORY.copy())
     face_size_px: float = 0.0
     split: float = 0.5
+    opening: MouthOpening | None = None
 
 
 def analyse_mouth(crop: np.ndarray, landmarks: np.ndarray, face_size_px: float,
@@ -229,7 +232,7 @@ def analyse_mouth(crop: np.ndarray, landmarks: np.ndarray, face_size_px: float,
                      tongue.astype(np.float32),
                      _teeth_white(crop, landmarks, eye_mask if eye_mask is not None else eyes.eye_mask(landmarks, S),
                                   lips),
-                     float(face_size_px), _split(crop, landmarks, teeth is not None))
+                     float(face_size_px), _split(crop, landmarks, teeth is not None), mouth_opening(landmarks))
 
 
 def _split(crop: np.ndarray, landmarks: np.ndarray, shows_teeth: bool) -> float:
@@ -405,6 +408,33 @@ def _frame(lm: np.ndarray):
     return a, e, n, width
 
 
+@dataclass(frozen=True, eq=False)
+class MouthOpening:
+    """A mouth's frame and its opening, measured once per frame (or per source).
+
+    Attributes:
+        a: (2,) the inner-lip corner 78, crop pixels; e: (2,) the unit vector from it to
+            the other corner 308; n: (2,) the frame's downward normal; width: the
+            corner-to-corner distance, pixels.
+        u, top, bottom: (K,) the opening's top and bottom edge (v, pixels along ``n``)
+            at increasing u (along ``e``, in widths) (:func:`_opening_bounds`).
+    """
+
+    a: np.ndarray
+    e: np.ndarray
+    n: np.ndarray
+    width: float
+    u: np.ndarray
+    top: np.ndarray
+    bottom: np.ndarray
+
+
+def mouth_opening(lm: np.ndarray) -> MouthOpening:
+    """The :class:`MouthOpening` of (478, 2+) landmarks, crop pixels."""
+    a, e, n, width = _frame(lm)
+    return MouthOpening(a, e, n, width, *_opening_bounds(lm, a, e, n, width))
+
+
 def pucker_amount(blendshapes: np.ndarray) -> float:
     """0..1, how puckered the frame's lips are (mouthPucker from ``_PUCKER_FROM`` to
     ``_PUCKER_FULL``); pursed lips show no invented teeth (:func:`cavity_layer`)."""
@@ -440,8 +470,9 @@ def teeth_show(blendshapes: np.ndarray) -> TeethShow:
                      smile=float(np.clip(smile, 0.0, 1.0)))
 
 
-def mouth_map(xs: np.ndarray, ys: np.ndarray, source: np.ndarray,
-              target: np.ndarray, split: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def mouth_map(xs: np.ndarray, ys: np.ndarray, source: np.ndarray, target: np.ndarray, split: float = 0.5,
+              opening_t: MouthOpening | None = None,
+              opening_s: MouthOpening | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Source positions for target pixels inside the mouth opening.
 
     The source's opening is parted at ``split``: the part above follows the upper lip
@@ -455,15 +486,19 @@ def mouth_map(xs: np.ndarray, ys: np.ndarray, source: np.ndarray,
         source, target: (478, 2+) landmarks in crop pixels.
         split: the parting line as a fraction of the source opening's height from its
             upper lip (:func:`teeth_split`; 0.5 = the middle).
+        opening_t, opening_s: the target's and the source's :func:`mouth_opening` when
+            already measured.
     Returns:
         (sx, sy, depth): (N,) float32 source positions and (N,) float32 how far each
         pixel lies inside the cavity, target pixels (> 0: painted as mouth cavity; the
         edge is anti-aliased by :func:`cavity_layer` from this distance).
     """
-    at, et, nt, wt = _frame(target)
-    as_, es, ns, ws = _frame(source)
-    u_t, top_t, bot_t = _opening_bounds(target, at, et, nt, wt)
-    u_s, top_s, bot_s = _opening_bounds(source, as_, es, ns, ws)
+    ot = opening_t if opening_t is not None else mouth_opening(target)
+    os_ = opening_s if opening_s is not None else mouth_opening(source)
+    at, et, nt, wt = ot.a, ot.e, ot.n, ot.width
+    as_, es, ns, ws = os_.a, os_.e, os_.n, os_.width
+    u_t, top_t, bot_t = ot.u, ot.top, ot.bottom
+    u_s, top_s, bot_s = os_.u, os_.top, os_.bottom
     d = np.stack([xs, ys], -1).astype(np.float64) - at
     u = _dot2(d, et) / wt
     v = _dot2(d, nt)
@@ -488,7 +523,8 @@ def mouth_map(xs: np.ndarray, ys: np.ndarray, source: np.ndarray,
 
 
 def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, target: np.ndarray,
-                 look: MouthLook, teeth: TeethShow = TeethShow()) -> PaintLayer | None:
+                 look: MouthLook, teeth: TeethShow = TeethShow(),
+                 opening: MouthOpening | None = None) -> PaintLayer | None:
     """Paint the cavity pixels (throat, tongue, upper teeth; see the module doc), feathered.
 
     Args:
@@ -500,6 +536,7 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, t
         target: (478, 2+) frame landmarks.
         teeth: how the frame's lips show invented upper teeth (:func:`teeth_show`):
             none for pursed lips, less of their height under a lowered upper lip.
+        opening: the target's :func:`mouth_opening` when already measured.
     """
     if not (depth > 0).any():
         return None
@@ -524,8 +561,9 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, t
     # the mouth's frame at the painted pixels: u along the corners (0..1), v pixels
     # along the downward normal; up/lo: the inner lips there
     py, px = ys - y0, xs - x0
-    a, e, n, width = _frame(target)
-    ub, top, bot = _opening_bounds(target, a, e, n, width)
+    op = opening if opening is not None else mouth_opening(target)
+    a, e, n, width = op.a, op.e, op.n, op.width
+    ub, top, bot = op.u, op.top, op.bottom
     dx, dy = xs - a[0], ys - a[1]
     u = (dx * e[0] + dy * e[1]) / width
     v = dx * n[0] + dy * n[1]
