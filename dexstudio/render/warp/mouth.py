@@ -79,6 +79,10 @@ _WARM_IVORY = np.array([230, 212, 180], np.float32)
 #: 20.96, d13 27.73 -> 27.88; the others never reach it. 0.6: sum of the four 100.8,
 #: 0.7: 99.7, 0.75: 100.2, none: 101.4)
 _TEETH_MAX_FILL = 0.7
+#: the dental arch seen from the front: the mouth's corners at this angle from the middle
+#: (radians) and a tooth every so much of it (the central incisors' line in the middle;
+#: 14 degrees: 0.13 of the mouth's width beside it, 0.06 at the corners)
+_ARCH = (np.deg2rad(70.0), np.deg2rad(14.0))
 _TEETH_PER_WHITE = 1.55
 _TEETH_PER_SKIN = 0.95
 _TEETH_LEVEL = (40.0, 230.0)
@@ -622,7 +626,11 @@ def cavity_layer(size: int, xs: np.ndarray, ys: np.ndarray, depth: np.ndarray, t
             inside = np.clip((band - d_u) / 1.2, 0.0, 1.0)
             t_w = inside * np.clip((across - 0.25) / 0.35, 0.0, 1.0) * show
             tone = 0.72 + 0.28 * np.clip(d_u / np.maximum(band, 1e-3), 0.0, 1.0)  # shadow under the lip
-            phase = (u - 0.5) / 0.15  # incisors ~15 % of the mouth width apart
+            # the lines between the teeth: evenly spaced along the dental arch, seen from the
+            # front (closer together towards the corners, where the arch turns away; evenly
+            # spaced across the mouth they read as piano keys)
+            arch = np.arcsin(np.clip(2.0 * (u - 0.5), -1.0, 1.0) * np.sin(_ARCH[0]))
+            phase = arch / _ARCH[1]
             tone = tone * (1.0 - 0.1 * np.exp(-((phase - np.round(phase)) / 0.08) ** 2))
             # teeth in an open mouth are in its shade: at most 85 % of the eye whites, and
             # darker towards the corners, deeper in the mouth
