@@ -418,3 +418,45 @@ def test_invented_teeth_follow_the_portraits_light(sample_state) -> None:
     assert third / half == pytest.approx(0.6, abs=0.06)  # in proportion to the light (below the cap)
     no_eyes = level(0.5, np.zeros_like(p.eye_mask))  # the skin's light alone
     assert mouth._TEETH_LEVEL[0] < no_eyes <= half
+
+
+def test_the_lines_between_invented_teeth_close_up_towards_the_corners() -> None:
+    """Teeth are evenly spaced along the dental arch, which turns away towards the
+    mouth's corners: seen from the front, the lines between them close up there (evenly
+    spaced across the mouth they read as piano keys)."""
+    src = _face_points()
+    src[:, :2] = 256 + 4.0 * (src[:, :2] - 256)  # a large mouth: the lines many pixels apart
+    lower = [95, 88, 178, 87, 14, 317, 402, 318, 324]
+    src[lower, 1] -= src[14, 1] - src[13, 1]
+    width = float(np.linalg.norm(src[78, :2] - src[308, :2]))
+    tgt = _open_mouth(src, 0.25 * width)
+    poly = tgt[list(ls.LIPS_INNER), :2]
+    ys, xs = np.mgrid[int(poly[:, 1].min()):int(poly[:, 1].max()) + 1, int(poly[:, 0].min()):int(poly[:, 0].max()) + 1]
+    xs, ys = xs.ravel(), ys.ravel()
+    _, _, cav = mouth.mouth_map(xs.astype(np.float32), ys.astype(np.float32), src, tgt)
+    look = mouth.MouthLook(gap=0.5, cavity_rgb=np.array([40, 16, 14], np.float32), teeth_rgb=None,
+                           tongue_rgb=np.array([150, 70, 70], np.float32),
+                           white_rgb=np.array([230, 220, 205], np.float32), face_size_px=4.0 * 240)
+    layer = mouth.cavity_layer(1024, xs, ys, cav, tgt, look, mouth.TeethShow(smile=0.5))
+    img = np.full((1024, 1024, 3), 128, np.uint8)
+    layer.apply(img)
+    # a row through the teeth just under the upper lip, mid-mouth to the right corner
+    x_mid, x_end = tgt[13, 0], tgt[308, 0]
+    y = int(round(tgt[13, 1])) + 4
+    cols = np.arange(int(x_mid) - 2, int(x_mid + 0.85 * (x_end - x_mid)))
+    row = img[y, cols].astype(float).mean(axis=1)
+    teeth = np.nonzero(row < 100)[0]  # the teeth fade out before the corner
+    end = int(teeth[0]) if len(teeth) else len(row)
+    assert end > 0.5 * len(row)
+    cols, row = cols[:end], row[:end]
+    dips = [int(c) for i, c in enumerate(cols[1:-1], 1) if row[i] < row[i - 1] and row[i] <= row[i + 1]
+            and row[i] < np.max(row[max(0, i - 6):i + 7]) - 3]
+    assert len(dips) >= 3, dips
+    assert abs(dips[0] - x_mid) <= 1.5  # the central incisors' line
+    # the arch's lines, seen from the front: 0.129 and 0.249 of the width from the middle
+    # (evenly spaced every 0.15, they were 0.15 and 0.30), closing up towards the corner
+    w_t = float(np.linalg.norm(tgt[308, :2] - tgt[78, :2]))
+    expect = 0.5 * w_t * np.sin(np.deg2rad([14.0, 28.0])) / np.sin(np.deg2rad(70.0))
+    assert np.allclose(np.array(dips[1:3]) - x_mid, expect, atol=2.0), (dips, x_mid, expect)
+    gaps = np.diff(dips)
+    assert gaps[0] > gaps[1], dips
