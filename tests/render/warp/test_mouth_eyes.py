@@ -374,26 +374,36 @@ def test_the_opening_bounds_are_the_lip_curves_on_an_ordinary_mouth() -> None:
     assert np.allclose((bottom - top)[crossed], (np.interp(u, ul, vl) - np.interp(u, uu, vu))[crossed])
 
 
-def test_a_smile_leaves_a_dark_gap_under_the_invented_teeth() -> None:
-    """A smiling mouth opened a little (liveportrait_d10 frame 222) shows its upper teeth
-    over the lower teeth's dark gap; the band used to fill the opening down to the lower
-    lip, a grey block."""
+def _large_painted_teeth(scale: float, open_of_width: float, teeth: mouth.TeethShow):
+    """A closed source mouth on a face ``scale`` x the usual size, opened by
+    ``open_of_width`` of its width, painted with invented teeth into a mid-grey image
+    (large enough for the face): (image, target points, xs, ys, cavity depth)."""
     src = _face_points()
-    src[:, :2] = 256 + 3.0 * (src[:, :2] - 256)  # a large face: the opening many pixels tall
+    src[:, :2] = 256 + scale * (src[:, :2] - 256)
     lower = [95, 88, 178, 87, 14, 317, 402, 318, 324]
     src[lower, 1] -= src[14, 1] - src[13, 1]  # a closed source mouth: all of the opening is painted
     width = float(np.linalg.norm(src[78, :2] - src[308, :2]))
-    tgt = _open_mouth(src, 0.15 * width)  # an inner-lip gap of 12 % of the mouth's width
+    tgt = _open_mouth(src, open_of_width * width)
     poly = tgt[list(ls.LIPS_INNER), :2]
     ys, xs = np.mgrid[int(poly[:, 1].min()):int(poly[:, 1].max()) + 1, int(poly[:, 0].min()):int(poly[:, 0].max()) + 1]
     xs, ys = xs.ravel(), ys.ravel()
     _, _, cav = mouth.mouth_map(xs.astype(np.float32), ys.astype(np.float32), src, tgt)
     look = mouth.MouthLook(gap=0.5, cavity_rgb=np.array([40, 16, 14], np.float32), teeth_rgb=None,
                            tongue_rgb=np.array([150, 70, 70], np.float32),
-                           white_rgb=np.array([230, 220, 205], np.float32), face_size_px=3.0 * 240)
-    layer = mouth.cavity_layer(512, xs, ys, cav, tgt, look, mouth.TeethShow(smile=1.0))
-    img = np.full((512, 512, 3), 128, np.uint8)
+                           white_rgb=np.array([230, 220, 205], np.float32), face_size_px=scale * 240)
+    size = 1024 if scale > 3.0 else 512
+    layer = mouth.cavity_layer(size, xs, ys, cav, tgt, look, teeth)
+    img = np.full((size, size, 3), 128, np.uint8)
     layer.apply(img)
+    return img, tgt, xs, ys, cav
+
+
+def test_a_smile_leaves_a_dark_gap_under_the_invented_teeth() -> None:
+    """A smiling mouth opened a little (liveportrait_d10 frame 222) shows its upper teeth
+    over the lower teeth's dark gap; the band used to fill the opening down to the lower
+    lip, a grey block."""
+    # an inner-lip gap of 12 % of the mouth's width
+    img, tgt, xs, ys, cav = _large_painted_teeth(3.0, 0.15, mouth.TeethShow(smile=1.0))
     x = int(round(tgt[13, 0]))
     col = (cav > 0) & (xs == x)
     column = img[int(ys[col].min()):int(ys[col].max()) + 1, x].astype(float).mean(axis=1)
@@ -424,22 +434,7 @@ def test_the_lines_between_invented_teeth_close_up_towards_the_corners() -> None
     """Teeth are evenly spaced along the dental arch, which turns away towards the
     mouth's corners: seen from the front, the lines between them close up there (evenly
     spaced across the mouth they read as piano keys)."""
-    src = _face_points()
-    src[:, :2] = 256 + 4.0 * (src[:, :2] - 256)  # a large mouth: the lines many pixels apart
-    lower = [95, 88, 178, 87, 14, 317, 402, 318, 324]
-    src[lower, 1] -= src[14, 1] - src[13, 1]
-    width = float(np.linalg.norm(src[78, :2] - src[308, :2]))
-    tgt = _open_mouth(src, 0.25 * width)
-    poly = tgt[list(ls.LIPS_INNER), :2]
-    ys, xs = np.mgrid[int(poly[:, 1].min()):int(poly[:, 1].max()) + 1, int(poly[:, 0].min()):int(poly[:, 0].max()) + 1]
-    xs, ys = xs.ravel(), ys.ravel()
-    _, _, cav = mouth.mouth_map(xs.astype(np.float32), ys.astype(np.float32), src, tgt)
-    look = mouth.MouthLook(gap=0.5, cavity_rgb=np.array([40, 16, 14], np.float32), teeth_rgb=None,
-                           tongue_rgb=np.array([150, 70, 70], np.float32),
-                           white_rgb=np.array([230, 220, 205], np.float32), face_size_px=4.0 * 240)
-    layer = mouth.cavity_layer(1024, xs, ys, cav, tgt, look, mouth.TeethShow(smile=0.5))
-    img = np.full((1024, 1024, 3), 128, np.uint8)
-    layer.apply(img)
+    img, tgt, _, _, _ = _large_painted_teeth(4.0, 0.25, mouth.TeethShow(smile=0.5))  # lines many px apart
     # a row through the teeth just under the upper lip, mid-mouth to the right corner
     x_mid, x_end = tgt[13, 0], tgt[308, 0]
     y = int(round(tgt[13, 1])) + 4
