@@ -13,6 +13,11 @@ being the pixel's own where it lies on that side, else the mean of its 3 x 3 nei
 on that side. Only pixels of the lids' triangles count as the lid side (the triangles
 that share a vertex with the opening's outline): the nose over the far eye of a turned
 head keeps its own edge.
+
+A closing eye's gap is in its lids' shadow (the driver's nearly shut eyes show no white):
+the eyeball side mixes in the lash colour as the lids close (:func:`gap_shade`), so a
+half-shut eye does not show a flat white patch or glints through its slit. An eye as
+open as the source's, with its iris in place, is left as it is (:func:`edge_wanted`).
 """
 
 from __future__ import annotations
