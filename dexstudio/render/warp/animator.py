@@ -651,25 +651,43 @@ class WarpAnimator(Animator):
         for layer in layers:
             layer.apply(out)
         if self.settings.eyes:
-            if edge_raster is not None:  # the openings' edges anti-aliased, from what they show
-                for (eye, opening_lut, lid_lut), rgb, moved, rel in zip(self._eye_edges, p.lash_rgb, gazed_eyes,
-                                                                        closure):
-                    if not edge_wanted(rel, moved):
-                        continue
-                    edge = opening_edge_layer(out, edge_raster[0], edge_raster[1], opening_lut, lid_lut, P, eye,
-                                              gap_shade(rel), rgb)
-                    if edge is not None:
-                        edge.apply(out)
-                        layers.append(edge)
-            for eye, rgb, rel in zip((eyes_mod.RIGHT, eyes_mod.LEFT), p.lash_rgb, closure):
-                shut = eyes_mod.lash_strength_at(rel)
-                # a closing eye's lashes hang from its margin, under its lash line
-                hanging = hanging_lash_layer(p.crop, L, P, eye, rgb, shut)
-                for lash in (hanging, eyes_mod.lash_layer(P, eye, rgb, shut, S)):
-                    if lash is not None:
-                        lash.apply(out)
-                        layers.append(lash)
+            layers.extend(self._paint_eyes_over(out, p, P, edge_raster, gazed_eyes, closure))
         return WarpFrame(out, fmap, tuple(layers), P)
+
+    def _paint_eyes_over(self, out: np.ndarray, p: WarpPayload, P: np.ndarray,
+                         edge_raster: tuple[np.ndarray, tuple[int, int, int, int]] | None,
+                         gazed_eyes: list[bool], closure: tuple[float, float]) -> list[PaintLayer]:
+        """What is painted over the remapped frame ``out`` (in place) from what it shows, per
+        eye: the opening's edge by its coverage with a closing gap's shade
+        (:mod:`.eye_edge`), then a closing eye's hanging lashes (:mod:`.lashes`) and lash
+        line. Returns those layers, bottom to top.
+
+        Args:
+            out: (S, S, 3) uint8 the frame so far.
+            p: the source's payload; P: (478, 3) the frame's points, crop pixels.
+            edge_raster: the face's triangle raster and its window, or None (no face drawn).
+            gazed_eyes: (right, left) whether the iris moved over the eyeball.
+            closure: (right, left) each eye's lid gap over the source's.
+        """
+        painted: list[PaintLayer] = []
+        L, S = p.landmarks, out.shape[0]
+        if edge_raster is not None:
+            for (eye, opening_lut, lid_lut), rgb, moved, rel in zip(self._eye_edges, p.lash_rgb, gazed_eyes, closure):
+                if not edge_wanted(rel, moved):
+                    continue
+                edge = opening_edge_layer(out, edge_raster[0], edge_raster[1], opening_lut, lid_lut, P, eye,
+                                          gap_shade(rel), rgb)
+                if edge is not None:
+                    edge.apply(out)
+                    painted.append(edge)
+        for eye, rgb, rel in zip((eyes_mod.RIGHT, eyes_mod.LEFT), p.lash_rgb, closure):
+            shut = eyes_mod.lash_strength_at(rel)
+            # a closing eye's lashes hang from its margin, under its lash line
+            for lash in (hanging_lash_layer(p.crop, L, P, eye, rgb, shut), eyes_mod.lash_layer(P, eye, rgb, shut, S)):
+                if lash is not None:
+                    lash.apply(out)
+                    painted.append(lash)
+        return painted
 
     @staticmethod
     def _blend_border(fmap: np.ndarray, ids: np.ndarray, roi: tuple[int, int, int, int],
