@@ -43,6 +43,7 @@ from dexstudio.render.warp.crop import CropBox, choose_crop, extract_crop
 from dexstudio.render.warp.detect import choose_face, detect_faces
 from dexstudio.render.warp.eye_edge import edge_wanted, gap_shade, lid_triangles, opening_edge_layer
 from dexstudio.render.warp.lashes import hanging_lash_layer
+from dexstudio.render.warp.lid_smooth import stretched_lid_layer
 from dexstudio.render.warp.paste_back import paste_back
 from dexstudio.render.warp.reveal import RevealLimit, RevealLimiter
 from dexstudio.render.warp.mouth import (
@@ -616,10 +617,16 @@ class WarpAnimator(Animator):
                     sel = k_all == code
                     yy, xx = sy_all[sel], sx_all[sel]
                     if len(yy):
-                        sx, sy = eyes_mod.lid_map((xx + x0).astype(np.float32), (yy + y0).astype(np.float32),
-                                                  eye, L, P, lift=eyes_mod.lash_strength_at(closure[code - 4]))
+                        sx, sy, stretch = eyes_mod.lid_samples((xx + x0).astype(np.float32),
+                                                               (yy + y0).astype(np.float32), eye, L, P,
+                                                               lift=eyes_mod.lash_strength_at(closure[code - 4]))
                         sub[yy, xx, 0] = sx
                         sub[yy, xx, 1] = sy
+                        # a closing lid's skin drawn out under the crease, without its streaks
+                        smooth = stretched_lid_layer(p.crop, xx + x0, yy + y0, sx, sy, stretch,
+                                                     eyes_mod.eye_axis(L, eye), eyes_mod.eye_width(L, eye))
+                        if smooth is not None:
+                            layers.append(smooth)
                 for eye, code, look in ((eyes_mod.RIGHT, 2, p.eyeballs[0]), (eyes_mod.LEFT, 3, p.eyeballs[1])):
                     sel = k_all == code
                     yy, xx = sy_all[sel], sx_all[sel]

@@ -70,6 +70,11 @@ def _eye_frame(lm: np.ndarray, eye: EyeSpec):
     return a, e, n, width
 
 
+def eye_axis(lm: np.ndarray, eye: EyeSpec) -> np.ndarray:
+    """(2,) float64 unit vector from one eye's outer corner to its inner corner."""
+    return _eye_frame(lm, eye)[1]
+
+
 def _curve(lm: np.ndarray, ids: tuple[int, ...], a, e, n, width):
     d = lm[list(ids), :2] - a
     u = _dot2(d, e) / width
@@ -136,6 +141,14 @@ def lid_margin_frames(target: np.ndarray, source: np.ndarray, eye: EyeSpec):
 
 def lid_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
             target: np.ndarray, lift: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Source positions for target pixels of the upper-lid band: :func:`lid_samples`
+    without the stretch."""
+    sx, sy, _ = lid_samples(xs, ys, eye, source, target, lift)
+    return sx, sy
+
+
+def lid_samples(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
+                target: np.ndarray, lift: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Source positions for target pixels of the upper-lid band (crease to lid margin).
 
     The lash line (a band just above the margin) slides with the margin instead of
@@ -149,7 +162,9 @@ def lid_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
             the lid (1: the band shows the skin above them). A shut eye's lashes hang
             from its margin (:mod:`dexstudio.render.warp.lashes`).
     Returns:
-        (sx, sy): (N,) float32 source positions.
+        (sx, sy, stretch): (N,) float32 source positions, and (N,) float32 how many times
+        more target rows than the face's scale gives each source row across the lid there
+        (1: not stretched; a closing lid's skin under the crease is stretched most).
     """
     ft, fs, (tm, vtm, usm, vsm), (tc, vtc, usc, vsc) = lid_margin_frames(target, source, eye)
     at, et, nt, wt = ft
@@ -180,16 +195,20 @@ def lid_map(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray,
     # a closing lid shows the skin that was folded under the crease: sample mostly near
     # the crease (power curve) instead of stretching the dark lid shadow
     gamma = np.clip(span_t * k / span_s, 1.0, 3.0)
-    r = (v - c_t) / span_t
-    r = np.where((r > 0) & (r < 1), np.clip(r, 0, 1) ** gamma, r)  # linear outside the band
+    r_lin = (v - c_t) / span_t
+    curved = (r_lin > 0) & (r_lin < 1)
+    r = np.where(curved, np.clip(r_lin, 0, 1) ** gamma, r_lin)  # linear outside the band
     vs = np.where(in_band, (v - m_t) * k + m_s - np.where(roots, 0.0, shift), c_s + r * span_s)
+    # source rows per target row across the lid, against the face's scale k
+    dvs = np.where(curved, gamma * np.clip(r_lin, 1e-3, 1.0) ** (gamma - 1.0), 1.0) * span_s / span_t
+    stretch = np.where(in_band, 1.0, k / np.maximum(dvs, 1e-3))
     # a closing lid never shows the eyeball from its own band (no white sliver at the corners)
     closing = (m_t - c_t) * k - (m_s - c_s) > 1.0
     vs = np.where(closing, np.minimum(vs, m_s - 0.5), vs)
     across = np.clip((v - c_t) / np.maximum(m_t - c_t, 1e-3), 0.0, 1.0)
     us = uc + across * (um - uc)
     p = as_ + np.outer(us * ws, es) + np.outer(vs, ns)
-    return p[:, 0].astype(np.float32), p[:, 1].astype(np.float32)
+    return p[:, 0].astype(np.float32), p[:, 1].astype(np.float32), stretch.astype(np.float32)
 
 
 def eye_mask(landmarks: np.ndarray, size: int) -> np.ndarray:
