@@ -206,8 +206,9 @@ class WarpFrame:
         image: (S, S, 3) uint8 crop.
         map: (S, S, 2) float32 backward map (source crop position per output pixel).
         layers: the painted layers, bottom to top: the smoothed creases beside an opened
-            mouth's corners, the mouth interior, the eyeball the source's lids hide (or a
-            moved iris), the eye openings' anti-aliased edges (:mod:`.eye_edge`), closing
+            mouth's corners, the mouth interior, a closing lid's stretched skin smoothed
+            (:mod:`.lid_smooth`), the eyeball the source's lids hide (or a moved iris), the
+            eye openings' anti-aliased edges (:mod:`.eye_edge`), closing
             eyes' hanging lashes (:mod:`.lashes`) and lash lines (each in its own small box).
         target: (478, 3) float64 the frame's points in crop pixels.
     """
