@@ -6,10 +6,11 @@ lower lid. The warp slid the source's standing lashes down with the margin, so a
 eye showed them still pointing up, like an open eye looking down.
 
 As the eye closes (:func:`dexstudio.render.warp.eyes.lash_strength`), the lid band lifts
-the standing lashes off (``eyes.lid_map(lift=...)``: it shows the skin above them) and
-:func:`hanging_lash_layer` paints them below the margin: the source's lash band mirrored
-about its margin and foreshortened (``_HANG_LENGTH``), each pixel as opaque as it is
-darker than the lid's skin (lashes, not the skin between them).
+the standing lashes off above their roots (``eyes.lid_map(lift=...)``: it shows the skin
+above them; roots and eyeliner stay) and :func:`hanging_lash_layer` paints them below the
+margin: the source's lash band mirrored about its margin (``_HANG_LENGTH`` of its height),
+each pixel as opaque as it is darker than the lid's skin (lashes, not the skin between
+them).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import numpy as np
 from dexstudio.render.warp.eyes import EyeSpec, lash_band, lid_margin_frames
 from dexstudio.render.warp.paint_layer import PaintLayer
 
-#: hanging lashes seen from the front are this share of their standing length
+#: hanging lashes reach this share of the lash band's height below the margin. Eye error
+#: in self-reenactment on blink frames (d10 + d0 + d7 + d3, roots kept 0.8): 0.7: 72.56,
+#: 1.0: 71.94, 1.3: 71.74 (longer than the lashes stood; not taken)
 _HANG_LENGTH = 1.0
 #: lid skin less than this many levels lighter than the lash line shows no lashes
 #: (a pale-lashed or dark-lidded source: every pixel of its band would read as lash)
