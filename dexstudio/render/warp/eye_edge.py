@@ -34,7 +34,11 @@ _SUPERSAMPLE = 8
 _MIN_CHANGE = 1.0 / 32.0
 #: a closing eye's gap is in its lids' shadow: the eyeball there mixes up to this much of
 #: the lash colour into its own (:func:`gap_shade`), from a lid gap of ``_SHADE_FROM`` of
-#: the source's down to shut
+#: the source's down to shut. Eye error in self-reenactment on blink frames, starting at
+#: 0.5 / 0.7 / 0.85 / 1.0 (strength 0.8): d18 11.20 / 11.06 / 10.94 / 10.83, d3 18.07 /
+#: 17.93 / 17.80 / 17.70, d0 11.24 / 11.17 / 11.05 / 10.95, but at 1.0 d0's other frames
+#: got worse (10.93 -> 11.05: eyes barely narrowed, darkened); strength 0.6 / 0.8 / 1.0
+#: at 0.85: d18 11.01 / 10.94 / 10.87
 _GAP_SHADE = 1.0
 _SHADE_FROM = 0.85
 #: an opening less open than this (its lid gap over the source's) gets its edge repainted
