@@ -79,6 +79,14 @@ _WARM_IVORY = np.array([230, 212, 180], np.float32)
 #: 20.96, d13 27.73 -> 27.88; the others never reach it. 0.6: sum of the four 100.8,
 #: 0.7: 99.7, 0.75: 100.2, none: 101.4)
 _TEETH_MAX_FILL = 0.7
+#: lips whose green or blue exceed this share of their red wear lipstick (the 22 sources
+#: and clip frames of ../shared/media: 0.39-0.72); the mouth's interior takes natural
+#: lips' hue (_NATURAL_LIPS: the median of those) from there, fully _LIP_HUE_RAMP later,
+#: unless the skin's mean colour spans under _COLOUR_PHOTO levels (a black-and-white photo)
+_LIP_HUE_MAX = 0.8
+_LIP_HUE_RAMP = 0.15
+_NATURAL_LIPS = np.array([150, 87, 83], np.float32)
+_COLOUR_PHOTO = 12.0
 #: the dental arch seen from the front: the mouth's corners at this angle from the middle
 #: (radians) and a tooth every so much of it (the central incisors' line in the middle;
 #: 14 degrees: 0.13 of the mouth's width beside it, 0.06 at the corners)
@@ -221,8 +229,13 @@ def analyse_mouth(crop: np.ndarray, landmarks: np.ndarray, face_size_px: float,
     inner = np.zeros((S, S), np.uint8)
     cv2.fillPoly(inner, [np.round(landmarks[_INNER, :2]).astype(np.int32)], 255)
     lips = (outer > 0) & (inner == 0)
+    if eye_mask is None:
+        eye_mask = eyes.eye_mask(landmarks, S)
     lip_rgb = crop[lips].astype(np.float32).mean(0) if lips.any() else np.array([150, 80, 80], np.float32)
-    cavity = np.clip(lip_rgb * _CAVITY_TINT + np.array([8, 0, 0], np.float32), 0, 255)
+    skin = _skin_pixels(crop, landmarks, eye_mask, lips)
+    # the interior's colours come from the lips', with a lipstick's hue taken out
+    inside = _natural_lips(lip_rgb, skin.mean(0) if len(skin) else lip_rgb)
+    cavity = np.clip(inside * _CAVITY_TINT + np.array([8, 0, 0], np.float32), 0, 255)
     teeth = None
     if gap > 0.015 * face_size_px and (inner > 0).sum() > 20:
         px = crop[inner > 0].astype(np.float32)
@@ -231,12 +244,25 @@ def analyse_mouth(crop: np.ndarray, landmarks: np.ndarray, face_size_px: float,
         bright = (lum > np.percentile(lum, 60)) & (lum > 110) & (sat < 80)
         if bright.sum() > 0.15 * len(px):
             teeth = px[bright].mean(0)
-    tongue = np.clip(lip_rgb * 0.9 + np.array([15, 2, 6], np.float32), 0, 255)
+    tongue = np.clip(inside * 0.9 + np.array([15, 2, 6], np.float32), 0, 255)
     return MouthLook(gap, cavity.astype(np.float32), None if teeth is None else teeth.astype(np.float32),
-                     tongue.astype(np.float32),
-                     _teeth_white(crop, landmarks, eye_mask if eye_mask is not None else eyes.eye_mask(landmarks, S),
-                                  lips),
+                     tongue.astype(np.float32), _teeth_white(crop, landmarks, eye_mask, lips),
                      float(face_size_px), _split(crop, landmarks, teeth is not None), mouth_opening(landmarks))
+
+
+def _natural_lips(lip_rgb: np.ndarray, skin_rgb: np.ndarray) -> np.ndarray:
+    """(3,) float32 the lips' colour to derive the mouth's interior from: the lips' own,
+    but a lipstick's hue (blue, purple, black: green or blue over ``_LIP_HUE_MAX`` of the
+    red) gives way to natural lips' hue at the same brightness, fully from
+    ``_LIP_HUE_MAX + _LIP_HUE_RAMP`` (a purple lipstick made a purple tongue). A portrait
+    whose skin shows no colour (a black-and-white photo) keeps its grey."""
+    lip_rgb = np.asarray(lip_rgb, np.float32)
+    off = float(max(lip_rgb[1], lip_rgb[2]) / max(float(lip_rgb[0]), 1.0)) - _LIP_HUE_MAX
+    if off <= 0.0 or float(np.ptp(skin_rgb)) < _COLOUR_PHOTO:
+        return lip_rgb
+    natural = _NATURAL_LIPS * (float(lip_rgb.mean()) / float(_NATURAL_LIPS.mean()))
+    m = float(np.clip(off / _LIP_HUE_RAMP, 0.0, 1.0))
+    return ((1.0 - m) * lip_rgb + m * natural).astype(np.float32)
 
 
 def _split(crop: np.ndarray, landmarks: np.ndarray, shows_teeth: bool) -> float:
@@ -315,16 +341,21 @@ def _eye_white(crop: np.ndarray, eye_mask: np.ndarray) -> tuple[np.ndarray, floa
     return ((1.0 - _TEETH_WARM) * w + _TEETH_WARM * ivory).astype(np.float32), level
 
 
-def _skin_highlight(crop: np.ndarray, landmarks: np.ndarray, eye_mask: np.ndarray, lips: np.ndarray) -> float:
-    """The luminance of the face's bright skin: the 95th percentile inside the face oval,
-    eyes and lips left out (the light the face is lit with)."""
+def _skin_pixels(crop: np.ndarray, landmarks: np.ndarray, eye_mask: np.ndarray, lips: np.ndarray) -> np.ndarray:
+    """(N, 3) float32 the face's skin: inside the face oval, eyes and lips left out."""
     S = crop.shape[0]
     face = np.zeros((S, S), np.uint8)
     cv2.fillPoly(face, [np.round(landmarks[list(ls.FACE_OVAL), :2]).astype(np.int32)], 1)
-    face = (face > 0) & (eye_mask == 0) & ~lips
-    if face.sum() < 50:
+    return crop[(face > 0) & (eye_mask == 0) & ~lips].astype(np.float32)
+
+
+def _skin_highlight(crop: np.ndarray, landmarks: np.ndarray, eye_mask: np.ndarray, lips: np.ndarray) -> float:
+    """The luminance of the face's bright skin: the 95th percentile of
+    :func:`_skin_pixels` (the light the face is lit with)."""
+    skin = _skin_pixels(crop, landmarks, eye_mask, lips)
+    if len(skin) < 50:
         return float(np.percentile(crop.mean(2), 95))
-    return float(np.percentile(crop[face].astype(np.float32).mean(1), 95))
+    return float(np.percentile(skin.mean(1), 95))
 
 
 def _teeth_white(crop: np.ndarray, landmarks: np.ndarray, eye_mask: np.ndarray, lips: np.ndarray) -> np.ndarray:

@@ -455,3 +455,33 @@ def test_the_lines_between_invented_teeth_close_up_towards_the_corners() -> None
     assert np.allclose(np.array(dips[1:3]) - x_mid, expect, atol=2.0), (dips, x_mid, expect)
     gaps = np.diff(dips)
     assert gaps[0] > gaps[1], dips
+
+
+def test_a_lipstick_does_not_colour_the_mouths_interior(sample_state) -> None:
+    """A purple or black lipstick gave a purple or black tongue: the interior takes natural
+    lips' hue at the lipstick's brightness; natural lips and a black-and-white photo keep
+    their own colour."""
+    p = sample_state.payload
+    S = p.crop.shape[0]
+    outer = np.zeros((S, S), np.uint8)
+    cv2.fillPoly(outer, [np.round(p.landmarks[list(ls.LIPS_OUTER), :2]).astype(np.int32)], 1)
+    inner = np.zeros((S, S), np.uint8)
+    cv2.fillPoly(inner, [np.round(p.landmarks[list(ls.LIPS_INNER), :2]).astype(np.int32)], 1)
+    lips = (outer > 0) & (inner == 0)
+
+    def look(crop: np.ndarray) -> mouth.MouthLook:
+        return mouth.analyse_mouth(crop, p.landmarks, p.face_size_px, p.eye_mask)
+
+    natural = look(p.crop)
+    lip_rgb = p.crop[lips].astype(np.float32).mean(0)
+    assert np.allclose(natural.tongue_rgb, np.clip(lip_rgb * 0.9 + [15, 2, 6], 0, 255), atol=1e-3)  # as it was
+    for paint in ((90, 40, 140), (35, 30, 35)):  # purple, black
+        crop = p.crop.copy()
+        crop[lips] = paint
+        t, c = look(crop).tongue_rgb, look(crop).cavity_rgb
+        assert t[0] > 1.4 * t[2] and t[0] > 1.4 * t[1], (paint, t)  # a red tongue
+        assert c[0] > 1.3 * c[2], (paint, c)
+        assert abs(float(t.mean()) - (0.9 * float(np.mean(paint)) + 23 / 3)) < 3.0  # at the lipstick's brightness
+    grey = np.repeat(p.crop.mean(2, keepdims=True), 3, axis=2).astype(np.uint8)  # a black-and-white photo
+    t = look(grey).tongue_rgb
+    assert float(np.ptp(t - np.array([15, 2, 6], np.float32))) < 1.0  # its grey, as it was
