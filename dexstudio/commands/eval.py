@@ -119,8 +119,9 @@ class _Acc:
 
 def evaluate(driving: Path, source: Optional[Path] = None, motion: MotionOptions = MotionOptions(),
              size: int = 512, max_frames: Optional[int] = None, progress: Optional[ProgressCallback] = None,
-             cancel: Optional[CancelToken] = None) -> EvalReport:
-    """Animate ``source`` (default: the driving clip's frame 0) and score it (module doc)."""
+             cancel: Optional[CancelToken] = None, source_image: Optional[np.ndarray] = None) -> EvalReport:
+    """Animate ``source`` (default: the driving clip's frame 0) and score it (module doc).
+    ``source_image``: ``source``'s pixels when already loaded (one decode for many clips)."""
     from dexstudio.io.image import load_image
     from dexstudio.io.video_reader import iter_frames
     from dexstudio.motion.face_model import load_canonical_face
@@ -134,7 +135,7 @@ def evaluate(driving: Path, source: Optional[Path] = None, motion: MotionOptions
     if self_re:
         image = next(iter(iter_frames(driving, 0, 1)))[1]
     else:
-        image = load_image(source)
+        image = source_image if source_image is not None else load_image(source)
     animator = WarpAnimator()
     try:
         state = animator.prepare(image, SourceOptions(crop_size=size))
@@ -253,9 +254,10 @@ def run(args: argparse.Namespace) -> int:
 
     motion = motion_options(args)
     drivings = [Path(d) for d in args.driving]
-    # unreadable inputs fail here, with their typed error, before the table starts
-    if args.source:
-        load_image(Path(args.source))
+    # unreadable inputs fail here, with their typed error, before the table starts; the
+    # source is decoded once for every clip
+    source = Path(args.source) if args.source else None
+    image = load_image(source) if source is not None else None
     for d in drivings:
         probe(d)
     print("result/baseline (baseline = the source frame repeated)")
@@ -263,8 +265,7 @@ def run(args: argparse.Namespace) -> int:
     for d in drivings:
         bar = TextProgressBar(f"eval {d.name}", enabled=None if not args.quiet else False)
         try:
-            r = evaluate(d, Path(args.source) if args.source else None, motion, args.size, args.max_frames,
-                         progress=bar)
+            r = evaluate(d, source, motion, args.size, args.max_frames, progress=bar, source_image=image)
         finally:
             bar.finish()
         print(format_row(r))

@@ -29,6 +29,7 @@ import numpy as np
 
 from dexstudio.render.warp.eyes import EyeSpec, eye_width
 from dexstudio.render.warp.paint_layer import PaintLayer
+from dexstudio.render.warp.warp_field import sample_at
 
 #: the band inside the source's eye opening that belongs to the lids (lashes, the lid's
 #: rim and its shadow), eye widths: about 3 px for a 45 px eye
@@ -179,7 +180,7 @@ class _Opening:
         self.depth = cv2.distanceTransform(self.mask, cv2.DIST_L2, 3)[self.rows, self.cols] / k
 
     def window_coords(self, sx: np.ndarray, sy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Samples in the eyeball window's pixels ((1, N) float32 each, for ``cv2.remap``)."""
+        """Samples in the eyeball window's pixels ((1, N) float32 each, for :func:`sample_at`)."""
         bx, by = self.look.box[:2]
         return ((sx.astype(np.float32) - bx).reshape(1, -1), (sy.astype(np.float32) - by).reshape(1, -1))
 
@@ -200,12 +201,6 @@ class _Opening:
         cx1, cy1 = min(self.x1, size), min(self.y1, size)
         sl = (slice(cy0 - self.y0, cy1 - self.y0), slice(cx0 - self.x0, cx1 - self.x0))
         return PaintLayer((cx0, cy0, cx1, cy1), rgb[sl], alpha[sl][..., None].astype(np.float32))
-
-
-def _sample(image: np.ndarray, mx: np.ndarray, my: np.ndarray) -> np.ndarray:
-    """(N, 3) float32 bilinear samples of ``image`` at (1, N) positions (edges replicated)."""
-    out = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return out.reshape(-1, 3).astype(np.float32)
 
 
 def hidden_eyeball_layer(xs: np.ndarray, ys: np.ndarray, sx: np.ndarray, sy: np.ndarray, look: EyeballLook,
@@ -240,7 +235,7 @@ def hidden_eyeball_layer(xs: np.ndarray, ys: np.ndarray, sx: np.ndarray, sy: np.
     real = opening.real(d_src)
     if real.all() or look.texture.size == 0:
         return real, None
-    col = _sample(look.texture, *opening.window_coords(sx, sy))
+    col = sample_at(look.texture, *opening.window_coords(sx, sy))
     return real, opening.layer(col, (~real).astype(np.float32), size, soft=True)
 
 
@@ -282,13 +277,13 @@ def gaze_eyeball_layer(xs: np.ndarray, ys: np.ndarray, sx: np.ndarray, sy: np.nd
     opening = _Opening(xs, ys, look, source, target, eye)
     # the iris patch: the source where it shows it, else the eyeball continued under its lids
     real_i = opening.real(_source_depth(look, ix, iy))[:, None]
-    col_i = np.where(real_i, _sample(crop, ix.reshape(1, -1), iy.reshape(1, -1)),
-                     _sample(look.texture, *opening.window_coords(ix, iy)))
+    col_i = np.where(real_i, sample_at(crop, ix, iy),
+                     sample_at(look.texture, *opening.window_coords(ix, iy)))
     # the eyeball behind it: the white where the patch was or the lids hide it
     real_s = opening.real(_source_depth(look, sx, sy))
     bare = ~real_s | (np.hypot(sx - c[0], sy - c[1]) < R + 1.0)
-    col_s = np.where(bare[:, None], _sample(look.bare, *opening.window_coords(sx, sy)),
-                     _sample(crop, sx.reshape(1, -1).astype(np.float32), sy.reshape(1, -1).astype(np.float32)))
+    col_s = np.where(bare[:, None], sample_at(look.bare, *opening.window_coords(sx, sy)),
+                     sample_at(crop, sx, sy))
     col = a * col_i + (1.0 - a) * col_s
     iris = a[:, 0] >= 0.5
     mx = np.where(iris, ix, sx).astype(np.float32)

@@ -26,6 +26,7 @@ import numpy as np
 from dexstudio.motion import landmark_sets as ls
 from dexstudio.render.warp import topology as topo
 from dexstudio.render.warp.paint_layer import PaintLayer
+from dexstudio.render.warp.warp_field import sample_at
 
 
 def _dot2(d: np.ndarray, e: np.ndarray) -> np.ndarray:
@@ -411,8 +412,7 @@ def lash_colour(crop: np.ndarray, source: np.ndarray, eye: EyeSpec) -> np.ndarra
     t = np.linspace(0.0, s[-1], 48)
     pts = np.stack([np.interp(t, s, line[:, 0]), np.interp(t, s, line[:, 1])], 1)
     samples = np.concatenate([pts - k * w * n for k in (0.0, 0.02, 0.04)]).astype(np.float32)
-    px = cv2.remap(crop, samples[:, 0].reshape(1, -1), samples[:, 1].reshape(1, -1), cv2.INTER_LINEAR,
-                   borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3).astype(np.float32)
+    px = sample_at(crop, samples[:, 0], samples[:, 1])
     lum = px @ np.array([0.299, 0.587, 0.114], np.float32)
     return px[lum <= np.percentile(lum, 20)].mean(0).astype(np.float32)
 

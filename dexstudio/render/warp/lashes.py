@@ -15,11 +15,11 @@ them).
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from dexstudio.render.warp.eyes import EyeSpec, lash_band, lid_margin_frames
 from dexstudio.render.warp.paint_layer import PaintLayer
+from dexstudio.render.warp.warp_field import sample_at
 
 #: hanging lashes reach this share of the lash band's height below the margin. Eye error
 #: in self-reenactment on blink frames (d10 + d0 + d7 + d3, roots kept 0.8): 0.7: 72.56,
@@ -29,14 +29,6 @@ _HANG_LENGTH = 1.0
 #: (a pale-lashed or dark-lidded source: every pixel of its band would read as lash)
 _MIN_CONTRAST = 15.0
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
-
-
-def _sample(crop: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    """(N, 3) float32 bilinear samples of ``crop`` at (N, 2) positions."""
-    p = pts.astype(np.float32)
-    out = cv2.remap(crop, p[:, 0].reshape(1, -1), p[:, 1].reshape(1, -1), cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_REPLICATE)
-    return out.reshape(-1, 3).astype(np.float32)
 
 
 def hanging_lash_layer(crop: np.ndarray, source: np.ndarray, target: np.ndarray, eye: EyeSpec,
@@ -65,7 +57,7 @@ def hanging_lash_layer(crop: np.ndarray, source: np.ndarray, target: np.ndarray,
     band = lash_band(source, eye, m_s, c_s)
     us_line = np.interp(u_line, tm, usm)
     skin_pts = as_ + np.outer(us_line * ws, es) + np.outer(m_s - 1.5 * band, ns)
-    skin = float(np.median(_sample(crop, skin_pts) @ _LUMA))
+    skin = float(np.median(sample_at(crop, skin_pts[:, 0], skin_pts[:, 1]) @ _LUMA))
     lash = float(np.asarray(lash_rgb, np.float32) @ _LUMA)
     if skin - lash < _MIN_CONTRAST:
         return None
@@ -92,7 +84,8 @@ def hanging_lash_layer(crop: np.ndarray, source: np.ndarray, target: np.ndarray,
     # ``below / _HANG_LENGTH`` (scaled to the source) above its own margin
     us = np.interp(u[sel], tm, usm)
     vs = m_su[sel] - np.maximum(below[sel], 0.0) * k / _HANG_LENGTH
-    col = _sample(crop, as_ + np.outer(us * ws, es) + np.outer(vs, ns))
+    src = as_ + np.outer(us * ws, es) + np.outer(vs, ns)
+    col = sample_at(crop, src[:, 0], src[:, 1])
     dark = np.clip((skin - col @ _LUMA) / (skin - lash), 0.0, 1.0)
     t = (u[sel] - tm[0]) / max(tm[-1] - tm[0], 1e-6)
     taper = np.sqrt(np.clip(np.sin(np.pi * t), 0.0, 1.0))  # none at the corners

@@ -73,12 +73,19 @@ _WARM_IVORY = np.array([230, 212, 180], np.float32)
 #: 27.29 -> 27.73, d18 24.43 -> 24.88, d19 18.75 -> 19.72 (sum 168.3 -> 163.3; 1.33 / 0.8
 #: gave 163.1 but dimmer teeth than the real ones on every clip but d3). The colour's mean
 #: stays within _TEETH_LEVEL (255 rather than 230: d0 21.70, d10 33.06)
+_TEETH_PER_WHITE = 1.55
+_TEETH_PER_SKIN = 0.95
+_TEETH_LEVEL = (40.0, 230.0)
 #: invented teeth never fill more of the opening than this: a smile's band reached the
 #: lower lip, a grey block where real mouths show the lower teeth's dark gap under the
 #: upper row (mouth error as below: d10 32.86 -> 32.10, d19 19.72 -> 18.73, d0 21.08 ->
 #: 20.96, d13 27.73 -> 27.88; the others never reach it. 0.6: sum of the four 100.8,
 #: 0.7: 99.7, 0.75: 100.2, none: 101.4)
 _TEETH_MAX_FILL = 0.7
+#: the dental arch seen from the front: the mouth's corners at this angle from the middle
+#: (radians) and a tooth every so much of it (the central incisors' line in the middle;
+#: 14 degrees: 0.13 of the mouth's width beside it, 0.06 at the corners)
+_ARCH = (np.deg2rad(70.0), np.deg2rad(14.0))
 #: lips whose green or blue exceed this share of their red wear lipstick (the 22 sources
 #: and clip frames of ../shared/media: 0.39-0.72); the mouth's interior takes natural
 #: lips' hue (_NATURAL_LIPS: the median of those) from there, fully _LIP_HUE_RAMP later,
@@ -87,13 +94,6 @@ _LIP_HUE_MAX = 0.8
 _LIP_HUE_RAMP = 0.15
 _NATURAL_LIPS = np.array([150, 87, 83], np.float32)
 _COLOUR_PHOTO = 12.0
-#: the dental arch seen from the front: the mouth's corners at this angle from the middle
-#: (radians) and a tooth every so much of it (the central incisors' line in the middle;
-#: 14 degrees: 0.13 of the mouth's width beside it, 0.06 at the corners)
-_ARCH = (np.deg2rad(70.0), np.deg2rad(14.0))
-_TEETH_PER_WHITE = 1.55
-_TEETH_PER_SKIN = 0.95
-_TEETH_LEVEL = (40.0, 230.0)
 #: the cavity's colour: the lips' colour times this (plus a little red). Chosen on the
 #: mouth's error against the real frames in self-reenactment: 0.25 -> 0.45 lowers it on
 #: d18 25 %, d19 17 %, d0 16 %, d10 15 %, d13 8 %, d20 4 % (dagan, d3 within 1 %); a
@@ -246,7 +246,7 @@ def analyse_mouth(crop: np.ndarray, landmarks: np.ndarray, face_size_px: float,
             teeth = px[bright].mean(0)
     tongue = np.clip(inside * 0.9 + np.array([15, 2, 6], np.float32), 0, 255)
     return MouthLook(gap, cavity.astype(np.float32), None if teeth is None else teeth.astype(np.float32),
-                     tongue.astype(np.float32), _teeth_white(crop, landmarks, eye_mask, lips),
+                     tongue.astype(np.float32), _teeth_white(crop, eye_mask, skin),
                      float(face_size_px), _split(crop, landmarks, teeth is not None), mouth_opening(landmarks))
 
 
@@ -349,18 +349,19 @@ def _skin_pixels(crop: np.ndarray, landmarks: np.ndarray, eye_mask: np.ndarray, 
     return crop[(face > 0) & (eye_mask == 0) & ~lips].astype(np.float32)
 
 
-def _skin_highlight(crop: np.ndarray, landmarks: np.ndarray, eye_mask: np.ndarray, lips: np.ndarray) -> float:
-    """The luminance of the face's bright skin: the 95th percentile of
-    :func:`_skin_pixels` (the light the face is lit with)."""
-    skin = _skin_pixels(crop, landmarks, eye_mask, lips)
+def _skin_highlight(crop: np.ndarray, skin: np.ndarray) -> float:
+    """The luminance of the face's bright skin: the 95th percentile of its (N, 3)
+    :func:`_skin_pixels` (the light the face is lit with); of the crop when the face
+    shows too little skin."""
     if len(skin) < 50:
         return float(np.percentile(crop.mean(2), 95))
     return float(np.percentile(skin.mean(1), 95))
 
 
-def _teeth_white(crop: np.ndarray, landmarks: np.ndarray, eye_mask: np.ndarray, lips: np.ndarray) -> np.ndarray:
+def _teeth_white(crop: np.ndarray, eye_mask: np.ndarray, skin: np.ndarray) -> np.ndarray:
     """(3,) float32 the colour invented teeth are painted from (their brightest, mid-mouth
-    and unshaded, is ``_TEETH_SHADE``'s sum of it).
+    and unshaded, is ``_TEETH_SHADE``'s sum of it). ``skin``: (N, 3) the face's
+    :func:`_skin_pixels`.
 
     The hue: the eyes' whites (:func:`_eye_white`), ivory when unseen. The brightness:
     the larger of ``_TEETH_PER_WHITE`` x the whites' luminance and ``_TEETH_PER_SKIN`` x
@@ -369,7 +370,7 @@ def _teeth_white(crop: np.ndarray, landmarks: np.ndarray, eye_mask: np.ndarray, 
     """
     seen = _eye_white(crop, eye_mask)
     hue = seen[0] if seen is not None else _IVORY.copy()
-    ref = _TEETH_PER_SKIN * _skin_highlight(crop, landmarks, eye_mask, lips)
+    ref = _TEETH_PER_SKIN * _skin_highlight(crop, skin)
     if seen is not None:
         ref = max(ref, _TEETH_PER_WHITE * seen[1])
     level = float(np.clip(ref / (_TEETH_SHADE[0] + _TEETH_SHADE[1]), _TEETH_LEVEL[0], _TEETH_LEVEL[1]))

@@ -213,6 +213,15 @@ def drawn_triangles(source_areas: np.ndarray, target_areas: np.ndarray, front: f
     return facing & ~folded & ((shrink < max_shrink * ref) | ~surface)
 
 
+def sample_at(image: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """(N, C) float32 bilinear samples of an (H, W, C) image at N positions (``xs``,
+    ``ys``: image pixels, any shape, taken flat), edges replicated."""
+    mx = np.asarray(xs, np.float32).reshape(1, -1)
+    my = np.asarray(ys, np.float32).reshape(1, -1)
+    out = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(mx.shape[1], -1).astype(np.float32)
+
+
 def raster_triangle_ids(target: np.ndarray, depth: np.ndarray, triangles: np.ndarray,
                         roi: tuple[int, int, int, int], active: np.ndarray | None = None) -> np.ndarray:
     """Rasterise triangle ids back to front (painter's algorithm on mean depth).
