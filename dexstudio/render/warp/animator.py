@@ -39,12 +39,12 @@ from dexstudio.render.source_cache import image_content_hash
 from dexstudio.render.warp import eyeball as eyeball_mod
 from dexstudio.render.warp import eyes as eyes_mod
 from dexstudio.render.warp.basis import ExpressionBasis, load_basis, rotation_from_vector_deg
-from dexstudio.render.warp.crop import CropBox, choose_crop, extract_crop
+from dexstudio.render.warp.crop import CropBox, choose_crop, extend_edges, extract_crop
 from dexstudio.render.warp.detect import choose_face, detect_faces
 from dexstudio.render.warp.eye_edge import edge_wanted, gap_shade, lid_triangles, opening_edge_layer
 from dexstudio.render.warp.lashes import hanging_lash_layer
 from dexstudio.render.warp.lid_smooth import stretched_lid_layer
-from dexstudio.render.warp.paste_back import paste_back
+from dexstudio.render.warp.paste_back import beyond_pad, paste_back
 from dexstudio.render.warp.reveal import RevealLimit, RevealLimiter
 from dexstudio.render.warp.mouth import (
     MouthLook,
@@ -60,6 +60,7 @@ from dexstudio.render.warp.person_mask import person_mask, sample_mask
 from dexstudio.render.warp.topology import FaceTopology, face_topology
 from dexstudio.render.warp.warp_field import (
     TpsField,
+    anchor_distances,
     apply_affines,
     blend_mesh_border,
     drawn_triangles,
@@ -67,11 +68,29 @@ from dexstudio.render.warp.warp_field import (
     signed_areas,
     small_matmul,
     triangle_affines,
+    yielding_border,
 )
 
 #: width of the band outside the mesh where the mesh's map fades into the outer field,
 #: in face sizes (12 px for a face of 300 px)
 _BORDER_BAND = 0.04
+
+
+def _beyond_px(size: int) -> int:
+    """How far (crop pixels) the source is continued beyond the crop for a giving border."""
+    return int(np.ceil(0.125 * size))
+
+
+def _crop_beyond(image: np.ndarray, box: CropBox, crop: np.ndarray) -> np.ndarray:
+    """(S + 2 B, S + 2 B, 3) uint8 the crop with B = ``_beyond_px(S)`` pixels around it:
+    the image where it goes on, else its edges continued (``extract_crop``)."""
+    S = crop.shape[0]
+    b = _beyond_px(S)
+    m = b / box.zoom  # image pixels
+    out = extract_crop(image, CropBox(box.x0 - m, box.y0 - m, box.side + 2 * m, S + 2 * b))
+    out[b:b + S, b:b + S] = crop  # exactly the crop inside (its own resampling)
+    return out
+
 
 #: rings of control points beyond the face outline: (radial factor, depth offset in
 #: canonical units, rigidity above the jaw, rigidity on the neck). The neck values were
@@ -111,6 +130,10 @@ class WarpSettings:
             -0.25 dB (the background alone: d19 +0.81, d18 +0.85, d0 +0.78, d10 +0.50,
             d3 +0.90, dagan -0.24). False: the background near the head follows it
             (for clips shot with a moving camera).
+        border_slope: the crop border gives where the head comes so near it that the outer
+            field would change faster than this per pixel (a photo cut at the forehead,
+            :func:`~dexstudio.render.warp.warp_field.yielding_border`); what lies beyond
+            the crop shows there (``WarpPayload.crop_beyond``). 0: the border never moves.
         device: "cpu" (cv2.remap) or a torch device for grid_sample.
     """
 
@@ -120,6 +143,7 @@ class WarpSettings:
     eyes: bool = True
     mouth: bool = True
     static_background: bool = True
+    border_slope: float = 0.5
     device: str = "cpu"
 
     def with_choices(self, full_turns: bool = False, moving_background: bool = False) -> "WarpSettings":
@@ -138,6 +162,10 @@ class WarpPayload:
     Attributes:
         box: the working crop window in the source image.
         crop: (S, S, 3) uint8 source crop.
+        crop_beyond: (S + 2 B, S + 2 B, 3) uint8 the crop with B pixels around it: the
+            source image where it goes on, else its edges continued
+            (:func:`~dexstudio.render.warp.crop.extend_edges`); what the frame shows where
+            a border gives.
         landmarks: (478, 3) float64 source points in crop pixels (x, y down, z away).
         canonical: (478, 3) float64 pose-free source points (canonical units).
         pose: the source's pose fit in crop pixels.
@@ -155,7 +183,12 @@ class WarpPayload:
             moves: 1 - the person mask there (the background), and 1 below the chin
             (neck, collar: the body does not turn or talk with the head); all 0 when
             ``static_background`` is off.
-        n_anchor: number of fixed anchors after the oval and ring controls.
+        n_anchor: number of anchors after the oval and ring controls: the shoulders' (fixed)
+            and then the crop border's (``border_distance``).
+        border_distance: (B, M) float32 the crop-border anchors' (the last B controls of
+            ``tps``) distances from the M face and ring controls, crop pixels. They stay put
+            unless the head comes so near them that the field would be drawn out
+            (``WarpSettings.border_slope``).
         tps: the outer field's operator over [oval, ring, anchors].
         eye_mask: (S, S) uint8 source eye openings.
         eyeballs: the right and the left source eyeball
@@ -175,6 +208,7 @@ class WarpPayload:
 
     box: CropBox
     crop: np.ndarray
+    crop_beyond: np.ndarray
     landmarks: np.ndarray
     canonical: np.ndarray
     pose: PoseFit
@@ -186,6 +220,7 @@ class WarpPayload:
     ring_follow: np.ndarray
     ring_hold: np.ndarray
     n_anchor: int
+    border_distance: np.ndarray
     tps: TpsField
     eye_mask: np.ndarray
     eyeballs: tuple[eyeball_mod.EyeballLook, eyeball_mod.EyeballLook]
@@ -288,6 +323,8 @@ class WarpAnimator(Animator):
         self.topology: FaceTopology = face_topology()
         self._tracker = tracker
         self._own_tracker = tracker is None
+        # (original image, it continued beyond its edges, by how much): paste-back's
+        self._beyond_cache: tuple[np.ndarray, np.ndarray, int] | None = None
         self._tri_kind = self.topology.tri_kind
         # winding of a triangle that faces the viewer, in crop pixels (y down)
         frontal = camera_to_image(self.face.vertices.astype(np.float64))
@@ -330,6 +367,7 @@ class WarpAnimator(Animator):
                            "eyes": self.settings.eyes, "mouth": self.settings.mouth,
                            "pose_bias": self.settings.pose_bias,
                            "static_background": self.settings.static_background,
+                           "border_slope": self.settings.border_slope,
                            "reveal": (None if self.settings.reveal is None else
                                       [self.settings.reveal.max_stretch, self.settings.reveal.budget,
                                        self.settings.reveal.search_deg]),
@@ -422,16 +460,18 @@ class WarpAnimator(Animator):
         chin = L[ls.CHIN, :2]
         cx = float(L[:468, 0].mean())
         fw = float(np.ptp(L[:468, 0]))
-        anchors = [[cx + k * fw, chin[1] + 0.75 * fs_px] for k in (-1.4, -0.8, 0.8, 1.4)]
-        m = 10
-        e = np.linspace(0, S - 1, m + 1)
-        for v in e[:-1]:
-            anchors += [[v, 0.0], [S - 1.0, v], [S - 1 - v, S - 1.0], [0.0, S - 1 - v]]
-        anchors = np.array(anchors, np.float64)
+        shoulders = [[cx + k * fw, chin[1] + 0.75 * fs_px] for k in (-1.4, -0.8, 0.8, 1.4)]
+        e = np.linspace(0, S - 1, 10 + 1)[:-1]
+        border = [q for v in e for q in ([v, 0.0], [S - 1.0, v], [S - 1 - v, S - 1.0], [0.0, S - 1 - v])]
+        anchors = np.array(shoulders + border, np.float64)
+        on_border = np.arange(len(anchors)) >= len(shoulders)
         ctrl_face = np.concatenate([self._face_controls(L), ring_src])
         d = np.min(np.linalg.norm(anchors[:, None] - ctrl_face[None], axis=2), axis=1)
         inside = np.all((anchors >= 0) & (anchors <= S - 1), axis=1)
-        anchors = anchors[(d > 0.06 * S) & inside]
+        keep_anchor = (d > 0.06 * S) & inside
+        anchors, on_border = anchors[keep_anchor], on_border[keep_anchor]
+        # the border anchors last (render_frame lets them give)
+        anchors = np.concatenate([anchors[~on_border], anchors[on_border]])
         controls = np.concatenate([ctrl_face, anchors])
         tps = TpsField.build(controls, S, n=self.settings.tps_grid)
 
@@ -443,9 +483,11 @@ class WarpAnimator(Animator):
         else:
             hold = np.zeros(len(ring_src))
         return WarpPayload(
-            box=box, crop=crop, landmarks=L, canonical=canon, pose=fit, face_size_px=fs_px,
+            box=box, crop=crop, crop_beyond=_crop_beyond(image, box, crop), landmarks=L, canonical=canon, pose=fit,
+            face_size_px=fs_px,
             ring_canonical=ring_c, ring_rigidity=ring_w, ring_source=ring_src, ring_oval=oval_ids,
             ring_follow=follow.astype(np.float64), ring_hold=hold, n_anchor=len(anchors),
+            border_distance=anchor_distances(anchors[len(anchors) - int(on_border.sum()):], ctrl_face),
             tps=tps, eye_mask=eye_mask,
             eyeballs=(eyeball_mod.analyse_eyeball(crop, L, eyes_mod.RIGHT, eye_mask),
                       eyeball_mod.analyse_eyeball(crop, L, eyes_mod.LEFT, eye_mask)),
@@ -570,6 +612,10 @@ class WarpAnimator(Animator):
         n_f = len(fc)
         disp[:n_f] = fc
         disp[n_f:n_f + len(ring)] = ring - p.ring_source
+        n_b = len(p.border_distance)
+        if self.settings.border_slope > 0 and n_b:
+            disp[len(disp) - n_b:] = yielding_border(p.border_distance, disp[:n_f + len(ring)],
+                                                     self.settings.border_slope)
         fmap = p.tps.backward_full(disp)  # (S, S, 2)
         layers: list[PaintLayer] = []
         edge_raster: tuple[np.ndarray, tuple[int, int, int, int]] | None = None
@@ -655,7 +701,7 @@ class WarpAnimator(Animator):
             crease = crease_layer(p.creases, fmap, P, crease_fade(L, P))
             if crease is not None:
                 layers.insert(0, crease)
-        out = self._remap(p.crop, fmap)
+        out = self._remap(p.crop_beyond, fmap, _beyond_px(S))
         for layer in layers:
             layer.apply(out)
         if self.settings.eyes:
@@ -712,20 +758,35 @@ class WarpAnimator(Animator):
         grown[y0 - by0:y1 - by0, x0 - bx0:x1 - bx0] = ids
         blend_mesh_border(grown, fmap[by0:by1, bx0:bx1], band)
 
-    def _remap(self, img: np.ndarray, fmap: np.ndarray) -> np.ndarray:
+    def _remap(self, img: np.ndarray, fmap: np.ndarray, offset: int) -> np.ndarray:
+        """``img`` (the crop extended by ``offset`` pixels on every side) sampled at the
+        (S, S, 2) crop positions ``fmap``, (S, S, 3) uint8."""
         if self.settings.device != "cpu":
             from dexstudio.render.warp.gpu import grid_sample_remap
 
-            return grid_sample_remap(img, fmap, self.settings.device)
+            return grid_sample_remap(img, fmap + np.float32(offset), self.settings.device)
         # fixed-point maps (1/32 px, what remap uses inside anyway): 1.2 ms instead of
         # 2.0 ms for a 512 crop, conversion included
         m1, m2 = cv2.convertMaps(fmap, None, cv2.CV_16SC2)
+        m1 += np.int16(offset)  # whole pixels: the fraction table m2 is unchanged
         return cv2.remap(img, m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     def paste_back(self, state: SourceState, frame: WarpFrame, out: np.ndarray | None = None) -> np.ndarray:
         """The frame pasted into the full-resolution source, (H, W, 3) uint8."""
         p: WarpPayload = state.payload
-        return paste_back(state.image, p.box, frame.map, frame.paint, out=out)
+        return paste_back(state.image, p.box, frame.map, frame.paint, out=out, beyond=self._beyond_original(state))
+
+    def _beyond_original(self, state: SourceState) -> tuple[np.ndarray, int] | None:
+        """The original continued beyond its edges for paste-back (built once per source,
+        and only where a window side reaches the image's edge), or None."""
+        p: WarpPayload = state.payload
+        pad = beyond_pad(p.box, state.image.shape, _beyond_px(p.crop.shape[0]))
+        if pad == 0 or self.settings.border_slope <= 0:
+            return None
+        cached = self._beyond_cache
+        if cached is None or cached[0] is not state.image:
+            cached = self._beyond_cache = (state.image, extend_edges(state.image, pad), pad)
+        return cached[1], cached[2]
 
     def render(self, state: SourceState, motion: FrameMotion,
                expression_model: Optional[ExpressionModel] = None) -> np.ndarray:

@@ -2,9 +2,10 @@
 
 The frame's backward map (crop pixels) is resampled to the full-resolution window and
 the *original* image is remapped through it, so the pasted face keeps the original's
-resolution (no 512 px blur on a 4k photo). The map is exactly the identity at the crop
-border (the outer field is anchored there), and a feathered mask fades the result in
-over the outer part of the window on top: no seam. Work goes in horizontal bands, so
+resolution (no 512 px blur on a 4k photo). The map is the identity at the crop border
+(the outer field is anchored there, unless the head comes close to it), and a feathered
+mask fades the result in over the outer part of the window: no seam. Window sides at
+the image's own edge are not faded (nothing lies beyond them). Work goes in horizontal bands, so
 memory stays bounded for 4k sources.
 """
 
@@ -17,17 +18,19 @@ from dexstudio.render.warp.crop import CropBox
 from dexstudio.render.warp.paint_layer import PaintLayer
 
 
-def feather_weight(coords: np.ndarray, size: int, margin: float = 0.08) -> np.ndarray:
-    """(N,) or (...,) smooth 0..1 weight from crop coordinates (..., 2): 0 at the crop
-    border, 1 inside ``margin * size`` from it (smoothstep)."""
-    d = np.minimum(np.minimum(coords[..., 0], size - 1 - coords[..., 0]),
-                   np.minimum(coords[..., 1], size - 1 - coords[..., 1]))
-    t = np.clip(d / (margin * size), 0.0, 1.0)
-    return (t * t * (3 - 2 * t)).astype(np.float32)
+def beyond_pad(box: CropBox, image_shape: tuple[int, ...], crop_pad: int) -> int:
+    """Pixels the original must be continued beyond its edges for paste-back: 0 where no
+    window side reaches the image's edge (a border can give only there, and ``crop_pad``
+    crop pixels at most)."""
+    H, W = image_shape[:2]
+    if box.x0 > 0 and box.y0 > 0 and box.x0 + box.side < W and box.y0 + box.side < H:
+        return 0
+    return int(np.ceil(crop_pad / box.zoom)) + 1
 
 
 def paste_back(image: np.ndarray, box: CropBox, fmap: np.ndarray, paint: PaintLayer | None,
-               band: int = 256, out: np.ndarray | None = None) -> np.ndarray:
+               band: int = 256, out: np.ndarray | None = None,
+               beyond: tuple[np.ndarray, int] | None = None) -> np.ndarray:
     """The full-resolution frame.
 
     Args:
@@ -37,6 +40,9 @@ def paste_back(image: np.ndarray, box: CropBox, fmap: np.ndarray, paint: PaintLa
         paint: the frame's painted layer (mouth interior, lash lines; crop pixels) or None.
         band: rows processed at a time (bounds temporary memory to ~ band x window width).
         out: optional (H, W, 3) uint8 buffer to write into (reused across frames).
+        beyond: the original continued beyond its edges by P pixels and P
+            (:func:`~dexstudio.render.warp.crop.extend_edges`), sampled where the map
+            reaches beyond the image (a border that gave); None: its edges replicated.
     Returns:
         (H, W, 3) uint8.
     """
@@ -60,9 +66,13 @@ def paste_back(image: np.ndarray, box: CropBox, fmap: np.ndarray, paint: PaintLa
         x0, y0, x1, y1 = paint.box
         paint_full[y0:y1, x0:x1, :3] = paint.rgb
         paint_full[y0:y1, x0:x1, 3:] = paint.alpha
+    src, off = (image, 0.0) if beyond is None else (beyond[0], float(beyond[1]))
     xs = np.arange(X0, X1, dtype=np.float32)
     u = (xs - box.x0) * z  # crop x of each output column
-    wx = feather_1d(u, S)
+    # a window side at or past the image's edge has nothing beyond it to fade into: the
+    # warp is kept up to the edge there (the border may have given, warp_field.yielding_border)
+    wx = feather_1d(u, S, open_sides=(box.x0 <= 0, box.x0 + box.side >= W))
+    open_y = (box.y0 <= 0, box.y0 + box.side >= H)
     for ya in range(Y0, Y1, band):
         yb = min(Y1, ya + band)
         ys = np.arange(ya, yb, dtype=np.float32)
@@ -71,10 +81,10 @@ def paste_back(image: np.ndarray, box: CropBox, fmap: np.ndarray, paint: PaintLa
         M = np.array([[z, 0.0, (X0 - box.x0) * z], [0.0, z, (ya - box.y0) * z]], np.float64)
         d = cv2.warpAffine(disp, M, (X1 - X0, yb - ya), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        d[..., 0] += xs[None, :]
-        d[..., 1] += ys[:, None]
-        warped = cv2.remap(image, d, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        w = np.minimum(wx[None, :], feather_1d(v, S)[:, None]).astype(np.float32)
+        d[..., 0] += xs[None, :] + off
+        d[..., 1] += ys[:, None] + off
+        warped = cv2.remap(src, d, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        w = np.minimum(wx[None, :], feather_1d(v, S, open_sides=open_y)[:, None]).astype(np.float32)
         orig = image[ya:yb, X0:X1]
         res = cv2.blendLinear(warped, orig, w, 1.0 - w)
         if paint_full is not None:
@@ -87,9 +97,11 @@ def paste_back(image: np.ndarray, box: CropBox, fmap: np.ndarray, paint: PaintLa
     return out
 
 
-def feather_1d(t: np.ndarray, size: int, margin: float = 0.08) -> np.ndarray:
-    """Smoothstep weight of crop coordinates along one axis: 0 at the crop border."""
-    d = np.minimum(t, size - 1 - t)
+def feather_1d(t: np.ndarray, size: int, margin: float = 0.08,
+               open_sides: tuple[bool, bool] = (False, False)) -> np.ndarray:
+    """Smoothstep weight of crop coordinates along one axis: 0 at the crop border, except
+    on the sides flagged in ``open_sides`` (low, high), which are not faded."""
+    d = np.minimum(np.where(open_sides[0], np.inf, t), np.where(open_sides[1], np.inf, size - 1 - t))
     x = np.clip(d / (margin * size), 0.0, 1.0)
     return (x * x * (3 - 2 * x)).astype(np.float32)
 

@@ -123,6 +123,62 @@ class TpsField:
         return full
 
 
+def yielding_border(distance: np.ndarray, displacement: np.ndarray, slope: float,
+                    iterations: int = 8) -> np.ndarray:
+    """How far the crop-border anchors must give so the field never changes faster than
+    ``slope`` between an anchor and a control point.
+
+    A head that moves toward or away from a crop border it nearly touches (a photo cut at
+    the forehead) cannot be warped with that border fixed: the little skin or hair between
+    them is drawn out many times over, into streaks, or folds. Letting the border move
+    with the head instead shows what lies beyond the crop there (the photo's edge continued,
+    where the photo ends: :func:`~dexstudio.render.warp.crop.extend_edges`), and nothing is
+    drawn out more than about ``1 / (1 - slope)`` times. Anchors far from every moving point
+    stay where they are.
+
+    Each anchor's displacement is the smallest (found by projecting in turn onto the most
+    violated constraint, starting from zero) with ``|d_anchor - d_c| <= slope * |a - c|``
+    for every control c.
+
+    Args:
+        distance: (A, K) source distance of each border anchor from each moving control
+            point, crop pixels (fixed per source: :func:`anchor_distances`).
+        displacement: (K, 2) the controls' forward displacement (target - source), pixels.
+        slope: largest allowed change of displacement per pixel of distance (0..1).
+    Returns:
+        (A, 2) float32 forward displacement of the anchors (zeros where none is needed).
+    """
+    reach = slope * np.asarray(distance, np.float64)
+    d = np.asarray(displacement, np.float64)
+    A = reach.shape[0]
+    out = np.zeros((A, 2))
+    if A == 0 or len(d) == 0:
+        return out.astype(np.float32)
+    # most frames: every anchor is within reach of every control as it stands
+    if float((np.hypot(d[:, 0], d[:, 1])[None] - reach).max()) <= 1e-3:
+        return out.astype(np.float32)
+    rows = np.arange(A)
+    for _ in range(iterations):
+        diff = out[:, None] - d[None]  # (A, K, 2)
+        dist = np.hypot(diff[..., 0], diff[..., 1])
+        excess = dist - reach
+        k = np.argmax(excess, axis=1)
+        bad = excess[rows, k] > 1e-3
+        if not bad.any():
+            break
+        kk = k[bad]
+        # onto the disc of radius reach around d_k
+        unit = diff[bad, kk] / np.maximum(dist[bad, kk], 1e-9)[:, None]
+        out[bad] = d[kk] + unit * reach[bad, kk][:, None]
+    return out.astype(np.float32)
+
+
+def anchor_distances(anchors: np.ndarray, controls: np.ndarray) -> np.ndarray:
+    """(A, K) float32 distances between (A, 2) anchors and (K, 2) controls, pixels."""
+    diff = np.asarray(anchors, np.float64)[:, None] - np.asarray(controls, np.float64)[None]
+    return np.hypot(diff[..., 0], diff[..., 1]).astype(np.float32)
+
+
 def triangle_affines(target: np.ndarray, source: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     """Per-triangle affine maps target -> source (closed form, elementwise: no BLAS/LAPACK
     call, whose worker threads would spin on a busy machine).
