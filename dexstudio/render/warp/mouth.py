@@ -483,7 +483,8 @@ class TeethShow:
     """How a frame's lips show invented upper teeth (:func:`teeth_show`).
 
     Attributes:
-        opacity: 0..1, 0 for pursed lips (:func:`pucker_amount`).
+        opacity: 0..1, 0 for pursed lips (:func:`pucker_amount`) unless a smile pulls them
+            wide (times 1 - ``smile``).
         height: 0..1, the share of the teeth's usual height the upper lip leaves in
             view (``_TEETH_COVER``).
         smile: 0..1, mouthSmile (the mean of left and right): a smile bares more of the
@@ -501,7 +502,10 @@ def teeth_show(blendshapes: np.ndarray) -> TeethShow:
     base, up_gain, smile_gain = _TEETH_COVER
     up = 0.5 * float(w[_UPPER_UP[0]] + w[_UPPER_UP[1]])
     smile = 0.5 * float(w[_SMILE[0]] + w[_SMILE[1]])
-    return TeethShow(opacity=1.0 - pucker_amount(w),
+    # lips pulled wide by a smile are not pursed, whatever mouthPucker reads: a portrait
+    # whose resting mouth reads as puckered (liveportrait_s11 0.84, s7 0.81, s42 0.57)
+    # keeps that reading under a relative smile, and so never showed teeth when it smiled
+    return TeethShow(opacity=1.0 - pucker_amount(w) * (1.0 - float(np.clip(smile, 0.0, 1.0))),
                      height=float(np.clip(base + up_gain * up + smile_gain * smile, 0.0, 1.0)),
                      smile=float(np.clip(smile, 0.0, 1.0)))
 

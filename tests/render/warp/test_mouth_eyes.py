@@ -217,6 +217,22 @@ def test_pursed_lips_show_no_invented_teeth() -> None:
     assert mouth.teeth_show(w).opacity == 1.0
 
 
+def test_a_smile_shows_teeth_on_a_portrait_whose_resting_mouth_reads_puckered() -> None:
+    """liveportrait_s11 rests at mouthPucker 0.84; liveportrait_d19's broad smile (frame
+    249) moved onto it keeps that reading beside mouthSmile 0.93, and its teeth were hidden."""
+    from dexstudio.core.channels import ARKIT_NAMES
+
+    w = np.zeros(52, np.float32)
+    w[ARKIT_NAMES.index("mouthPucker")] = 0.83
+    assert mouth.teeth_show(w).opacity == 0.0  # pursed, no smile: no teeth
+    for side in ("mouthSmileLeft", "mouthSmileRight"):
+        w[ARKIT_NAMES.index(side)] = 0.93
+    assert mouth.teeth_show(w).opacity > 0.9
+    for side in ("mouthSmileLeft", "mouthSmileRight"):
+        w[ARKIT_NAMES.index(side)] = 0.3
+    assert 0.2 < mouth.teeth_show(w).opacity < 0.5  # a slight smile: most of the pucker still hides them
+
+
 def test_an_upper_lip_hanging_over_the_teeth_shows_only_their_edge() -> None:
     """An open "ah" with the upper lip down (liveportrait_d18 frame 70: jawOpen 0.87,
     mouthUpperUp 0) shows little of the upper teeth; a raised upper lip or a smile shows
