@@ -92,6 +92,27 @@ def _crop_beyond(image: np.ndarray, box: CropBox, crop: np.ndarray) -> np.ndarra
     return out
 
 
+#: fixed points on the background, where the still background is kept (static_background):
+#: a grid of this many per crop side, on the points farther than ``_BACKGROUND_CLEAR`` of
+#: the crop side from anything the person mask calls person. Without them the thin-plate
+#: field bulged into the empty background between the held ring controls and the border:
+#: liveportrait_s10 x dagan_driving frame 110, 12+ px of motion 60 px from the person
+_BACKGROUND_GRID = 10
+_BACKGROUND_CLEAR = 0.08
+
+
+def _background_anchors(person: Optional[np.ndarray], size: int) -> list[list[float]]:
+    """Grid points (x, y crop pixels) on the background, well clear of the person
+    (``_BACKGROUND_GRID``), or none without a person mask."""
+    if person is None:
+        return []
+    clear = int(np.ceil(_BACKGROUND_CLEAR * size))
+    near = cv2.dilate((person > 0.1).astype(np.uint8), np.ones((2 * clear + 1, 2 * clear + 1), np.uint8))
+    step = (size - 1) / _BACKGROUND_GRID
+    pts = np.arange(1, _BACKGROUND_GRID) * step
+    return [[float(x), float(y)] for y in pts for x in pts if not near[int(round(y)), int(round(x))]]
+
+
 #: rings of control points beyond the face outline: (radial factor, depth offset in
 #: canonical units, rigidity above the jaw, rigidity on the neck). The neck values were
 #: chosen on self-reenactment PSNR (200 frames each of d19, d0, d18, d10, d3, dagan): the
@@ -184,11 +205,11 @@ class WarpPayload:
             (neck, collar: the body does not turn or talk with the head); all 0 when
             ``static_background`` is off.
         n_anchor: number of anchors after the oval and ring controls: the shoulders' (fixed)
-            and then the crop border's (``border_distance``).
-        border_distance: (B, M) float32 the crop-border anchors' (the last B controls of
-            ``tps``) distances from the M face and ring controls, crop pixels. They stay put
-            unless the head comes so near them that the field would be drawn out
-            (``WarpSettings.border_slope``).
+            and then those of the crop border and the background (``border_distance``).
+        border_distance: (B, M) float32 the border and background anchors' (the last B
+            controls of ``tps``) distances from the M face and ring controls, crop pixels.
+            They stay put unless the head comes so near them that the field would be drawn
+            out (``WarpSettings.border_slope``).
         tps: the outer field's operator over [oval, ring, anchors].
         eye_mask: (S, S) uint8 source eye openings.
         eyeballs: the right and the left source eyeball
@@ -463,21 +484,22 @@ class WarpAnimator(Animator):
         shoulders = [[cx + k * fw, chin[1] + 0.75 * fs_px] for k in (-1.4, -0.8, 0.8, 1.4)]
         e = np.linspace(0, S - 1, 10 + 1)[:-1]
         border = [q for v in e for q in ([v, 0.0], [S - 1.0, v], [S - 1 - v, S - 1.0], [0.0, S - 1 - v])]
-        anchors = np.array(shoulders + border, np.float64)
-        on_border = np.arange(len(anchors)) >= len(shoulders)
+        pmask = person_mask(crop, L, ring_src) if self.settings.static_background else None
+        anchors = np.array(shoulders + border + _background_anchors(pmask, S), np.float64)
+        yielding = np.arange(len(anchors)) >= len(shoulders)  # the border's and the background's
         ctrl_face = np.concatenate([self._face_controls(L), ring_src])
         d = np.min(np.linalg.norm(anchors[:, None] - ctrl_face[None], axis=2), axis=1)
         inside = np.all((anchors >= 0) & (anchors <= S - 1), axis=1)
         keep_anchor = (d > 0.06 * S) & inside
-        anchors, on_border = anchors[keep_anchor], on_border[keep_anchor]
-        # the border anchors last (render_frame lets them give)
-        anchors = np.concatenate([anchors[~on_border], anchors[on_border]])
+        anchors, yielding = anchors[keep_anchor], yielding[keep_anchor]
+        # the yielding anchors last (render_frame lets them give)
+        anchors = np.concatenate([anchors[~yielding], anchors[yielding]])
         controls = np.concatenate([ctrl_face, anchors])
         tps = TpsField.build(controls, S, n=self.settings.tps_grid)
 
         eye_mask = eyes_mod.eye_mask(L, S)
-        if self.settings.static_background:
-            background = 1.0 - sample_mask(person_mask(crop, L, ring_src), ring_src)
+        if pmask is not None:
+            background = 1.0 - sample_mask(pmask, ring_src)
             below_chin = (ring_src[:, 1] > L[ls.CHIN, 1]).astype(np.float64)
             hold = np.maximum(background, below_chin)
         else:
@@ -487,7 +509,7 @@ class WarpAnimator(Animator):
             face_size_px=fs_px,
             ring_canonical=ring_c, ring_rigidity=ring_w, ring_source=ring_src, ring_oval=oval_ids,
             ring_follow=follow.astype(np.float64), ring_hold=hold, n_anchor=len(anchors),
-            border_distance=anchor_distances(anchors[len(anchors) - int(on_border.sum()):], ctrl_face),
+            border_distance=anchor_distances(anchors[len(anchors) - int(yielding.sum()):], ctrl_face),
             tps=tps, eye_mask=eye_mask,
             eyeballs=(eyeball_mod.analyse_eyeball(crop, L, eyes_mod.RIGHT, eye_mask),
                       eyeball_mod.analyse_eyeball(crop, L, eyes_mod.LEFT, eye_mask)),

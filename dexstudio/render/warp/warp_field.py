@@ -154,14 +154,23 @@ def yielding_border(distance: np.ndarray, displacement: np.ndarray, slope: float
     out = np.zeros((A, 2))
     if A == 0 or len(d) == 0:
         return out.astype(np.float32)
-    # most frames: every anchor is within reach of every control as it stands
-    if float((np.hypot(d[:, 0], d[:, 1])[None] - reach).max()) <= 1e-3:
+    # most anchors (all of them, most frames) are within reach of every control as they
+    # stand; each anchor's problem is its own, so only those that are not are solved
+    moving = np.nonzero((np.hypot(d[:, 0], d[:, 1])[None] - reach).max(axis=1) > 1e-3)[0]  # (n,)
+    if len(moving) == 0:
         return out.astype(np.float32)
-    rows = np.arange(A)
+    sub = np.zeros((len(moving), 2))
+    mag = np.hypot(d[:, 0], d[:, 1])
+    r = reach[moving]
+    # an anchor moves at most as far as the farthest control: constraints farther than
+    # that from every one of them can never bind
+    cols = np.nonzero((r < (mag + mag.max())[None]).any(axis=0))[0]
+    r, d = r[:, cols], d[cols]
+    rows = np.arange(len(moving))
     for _ in range(iterations):
-        diff = out[:, None] - d[None]  # (A, K, 2)
+        diff = sub[:, None] - d[None]  # (n, K, 2)
         dist = np.hypot(diff[..., 0], diff[..., 1])
-        excess = dist - reach
+        excess = dist - r
         k = np.argmax(excess, axis=1)
         bad = excess[rows, k] > 1e-3
         if not bad.any():
@@ -169,7 +178,8 @@ def yielding_border(distance: np.ndarray, displacement: np.ndarray, slope: float
         kk = k[bad]
         # onto the disc of radius reach around d_k
         unit = diff[bad, kk] / np.maximum(dist[bad, kk], 1e-9)[:, None]
-        out[bad] = d[kk] + unit * reach[bad, kk][:, None]
+        sub[bad] = d[kk] + unit * r[bad, kk][:, None]
+    out[moving] = sub
     return out.astype(np.float32)
 
 
