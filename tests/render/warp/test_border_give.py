@@ -114,3 +114,20 @@ def test_beyond_the_edge_the_edge_line_runs_on_blurred() -> None:
     step = [float(np.abs(np.diff(ext[32 + 64 - 1 + k, 32 + 20:32 + 60, 0].astype(int))).mean()) for k in (1, 4, 30)]
     assert step[0] > 60 and step[1] < step[0] / 4 and step[2] < 1
     assert abs(float(ext[-1, 32 + 20:32 + 60, 0].mean()) - 127.5) < 10
+
+
+def test_the_grid_sample_path_shows_the_same_beyond_the_crop(cut_portrait) -> None:
+    """The GPU path (grid_sample, run here on torch's CPU as device "cpu:0") samples the
+    crop continued beyond its edges at the same offset as cv2.remap."""
+    from dexstudio.render.warp import WarpAnimator, WarpSettings
+
+    cpu, torch_path = WarpAnimator(), WarpAnimator(WarpSettings(device="cpu:0"))
+    try:
+        st_a, st_b = cpu.prepare(cut_portrait), torch_path.prepare(cut_portrait)
+        a = cpu.render_frame(st_a, _down(st_a))
+        b = torch_path.render_frame(st_b, _down(st_b))
+        assert a.map[0, :, 1].min() < -5  # the top row samples beyond the crop
+        assert np.abs(a.image.astype(int) - b.image).max() <= 2
+    finally:
+        cpu.close()
+        torch_path.close()
