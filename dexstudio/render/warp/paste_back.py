@@ -2,11 +2,11 @@
 
 The frame's backward map (crop pixels) is resampled to the full-resolution window and
 the *original* image is remapped through it, so the pasted face keeps the original's
-resolution (no 512 px blur on a 4k photo). The map is the identity at the crop border
-(the outer field is anchored there, unless the head comes close to it), and a feathered
-mask fades the result in over the outer part of the window: no seam. Window sides at
-the image's own edge are not faded (nothing lies beyond them). Work goes in horizontal bands, so
-memory stays bounded for 4k sources.
+resolution (no 512 px blur on a 4k photo). The motion fades out over the outer part of
+the window (a feathered weight on the map's displacement), so the window's border is the
+original: no seam, even where the crop border gave (``warp_field.yielding_border``).
+Window sides at the image's own edge are not faded (nothing lies beyond them). Work goes
+in horizontal bands, so memory stays bounded for 4k sources.
 """
 
 from __future__ import annotations
@@ -81,12 +81,13 @@ def paste_back(image: np.ndarray, box: CropBox, fmap: np.ndarray, paint: PaintLa
         M = np.array([[z, 0.0, (X0 - box.x0) * z], [0.0, z, (ya - box.y0) * z]], np.float64)
         d = cv2.warpAffine(disp, M, (X1 - X0, yb - ya), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        # the motion fades out toward the window's border (not the colours: faded colours
+        # showed the unmoved photo through the moved one where the border gave)
+        w = np.minimum(wx[None, :], feather_1d(v, S, open_sides=open_y)[:, None]).astype(np.float32)
+        d *= w[..., None]
         d[..., 0] += xs[None, :] + off
         d[..., 1] += ys[:, None] + off
-        warped = cv2.remap(src, d, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        w = np.minimum(wx[None, :], feather_1d(v, S, open_sides=open_y)[:, None]).astype(np.float32)
-        orig = image[ya:yb, X0:X1]
-        res = cv2.blendLinear(warped, orig, w, 1.0 - w)
+        res = cv2.remap(src, d, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         if paint_full is not None:
             m = cv2.warpAffine(paint_full, M, (X1 - X0, yb - ya), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)

@@ -42,3 +42,27 @@ def test_band_size_does_not_change_the_result(sample_state, warp_animator) -> No
     a = paste_back(sample_state.image, sample_state.payload.box, fr.map, fr.paint, band=37)
     b = paste_back(sample_state.image, sample_state.payload.box, fr.map, fr.paint, band=512)
     assert np.array_equal(a, b)
+
+
+def test_a_border_that_gave_fades_out_without_a_double_image() -> None:
+    """Where the crop border moved with the head (warp_field.yielding_border), fading the
+    colours in showed the unmoved photo through the moved one; the motion is faded
+    instead, so stripes near the window's border keep their contrast."""
+    from dexstudio.render.warp.crop import CropBox
+    from dexstudio.render.warp.paste_back import paste_back
+    from dexstudio.render.warp.warp_field import identity_grid
+
+    H = W = 400
+    img = np.zeros((H, W, 3), np.uint8)
+    img[:, (np.arange(W) // 4) % 2 == 1] = 255  # stripes, 8 px period
+    box = CropBox(100.0, 100.0, 200.0, 200)  # inside the image, zoom 1
+    fmap = identity_grid(200).copy()
+    fmap[..., 0] -= 4.0  # everything, the border too, moved 4 px: half a period
+    full = paste_back(img, box, fmap, None)
+    assert np.array_equal(full[150:250, 299], img[150:250, 299])  # the border is the original
+    # across the feathered band along the right side (x 284-299), every period of the
+    # stripes still runs from black to white: not the grey of two patterns half a period
+    # apart laid over each other (colour-faded: 88 levels where they met)
+    rows = full[150:250, :, 0].astype(int)
+    contrast = [np.ptp(rows[:, x - 4:x + 4], axis=1).min() for x in range(284, 297)]
+    assert min(contrast) > 200
