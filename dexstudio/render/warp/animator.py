@@ -545,6 +545,10 @@ class WarpAnimator(Animator):
             take = (small_matmul(dw, expression_model.blend_basis.reshape(N_BLENDSHAPES, -1))
                     + small_matmul(np.asarray(motion.detail[:nd], np.float32),
                                    expression_model.detail_basis.reshape(nd, -1))).reshape(-1, 3) * k
+            take_lids = eyes_mod.take_lid_scales(p.canonical, expression_model.mean_shape.astype(np.float64) * k)
+            for eye, s in zip((eyes_mod.RIGHT, eyes_mod.LEFT), take_lids):
+                if s != 1.0:  # eyes wider than the driver's: its lids travel as far as they are open
+                    take[list(eye.contour)] *= s
             # the take's model covers its tracked points: 478 (irises too: the take's
             # own gaze) or 468 (older projects: the irises follow the generic basis)
             n = take.shape[0]

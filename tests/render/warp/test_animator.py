@@ -129,3 +129,30 @@ def test_a_take_model_with_irises_moves_the_irises_as_the_take_does(warp_animato
     Q0, _ = warp_animator.target_points(sample_state, own, model(468))
     Q1, _ = warp_animator.target_points(sample_state, m, model(468))
     assert np.abs((Q1 - Q0)[list(ls.IRISES)]).max() < 1e-3
+
+
+def test_a_takes_blink_shuts_eyes_wider_than_the_drivers(warp_animator, sample_state) -> None:
+    """An unedited take moves the lids by the driver's own travel; a portrait whose eyes
+    are open wider than the driver's (liveportrait_s7 on liveportrait_d10: 1.31x) was
+    left half open by the driver's full blink."""
+    from dexstudio.core.motion import ExpressionModel
+    from dexstudio.render.warp import eyes
+
+    p = sample_state.payload
+    canon = p.canonical.astype(np.float32)
+    mean = canon.copy()
+    blink = np.zeros((16, 478, 3), np.float32)
+    for eye in (eyes.RIGHT, eyes.LEFT):
+        up = list(eye.lid_pairs[0])
+        g = eyes.canonical_lid_gap(canon, eye)
+        mean[up, 1] -= 0.5 * g  # the driver's eyes: half as open as the portrait's
+        blink[0, up, 1] = -0.5 * g  # its blink: its upper lid comes down by its own gap
+    model = ExpressionModel(mean, np.zeros((52, 478, 3), np.float32), blink, warp_animator.face.face_size)
+    assert np.allclose(eyes.take_lid_scales(p.canonical, mean.astype(np.float64)), 2.0, atol=0.01)
+    own = sample_state.own_motion
+    P, _ = warp_animator.target_points(sample_state, replace(own, detail=(1.0,) + (0.0,) * 15, detail_weight=1.0),
+                                       model)
+    for eye in (eyes.RIGHT, eyes.LEFT):
+        assert eyes.relative_lid_gap(P, p.landmarks, eye) < 0.05  # shut (unscaled: 0.5 open)
+    # a driver with eyes as wide as the portrait's or wider moves them as it is
+    assert np.all(eyes.take_lid_scales(p.canonical, canon.astype(np.float64) * 1.2) == 1.0)
