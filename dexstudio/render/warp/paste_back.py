@@ -83,8 +83,7 @@ def paste_back(image: np.ndarray, box: CropBox, fmap: np.ndarray, paint: PaintLa
                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         # the motion fades out toward the window's border (not the colours: faded colours
         # showed the unmoved photo through the moved one where the border gave)
-        w = np.minimum(wx[None, :], feather_1d(v, S, open_sides=open_y)[:, None]).astype(np.float32)
-        d *= w[..., None]
+        _fade(d, wx, feather_1d(v, S, open_sides=open_y))
         d[..., 0] += xs[None, :] + off
         d[..., 1] += ys[:, None] + off
         res = cv2.remap(src, d, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -96,6 +95,21 @@ def paste_back(image: np.ndarray, box: CropBox, fmap: np.ndarray, paint: PaintLa
                 res = np.clip(res.astype(np.float32) * (1 - a) + m[..., :3] * a + 0.5, 0, 255).astype(np.uint8)
         out[ya:yb, X0:X1] = res
     return out
+
+
+def _fade(d: np.ndarray, wx: np.ndarray, wy: np.ndarray) -> None:
+    """Scale the (h, w, 2) displacement ``d`` in place by min(wx, wy) per pixel, (w,) and
+    (h,) weights that are 1 but in strips along the ends; only those strips are touched."""
+    def ones_between(wt: np.ndarray) -> tuple[int, int]:
+        inner = np.nonzero(wt >= 1.0)[0]
+        return (int(inner[0]), int(inner[-1]) + 1) if len(inner) else (len(wt), len(wt))
+
+    a, b = ones_between(wx)
+    r0, r1 = ones_between(wy)
+    for cs in (np.s_[:a], np.s_[b:]):  # the left and right strips, every row
+        d[:, cs] *= np.minimum(wx[cs][None, :], wy[:, None])[..., None]
+    for rs in (np.s_[:r0], np.s_[r1:]):  # the top and bottom strips, between them
+        d[rs, a:b] *= wy[rs, None, None]
 
 
 def feather_1d(t: np.ndarray, size: int, margin: float = 0.08,
