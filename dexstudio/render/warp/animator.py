@@ -68,7 +68,7 @@ from dexstudio.render.warp.warp_field import (
     signed_areas,
     small_matmul,
     triangle_affines,
-    yielding_border,
+    yielding_anchors,
 )
 
 #: width of the band outside the mesh where the mesh's map fades into the outer field,
@@ -153,7 +153,7 @@ class WarpSettings:
             (for clips shot with a moving camera).
         border_slope: the crop border gives where the head comes so near it that the outer
             field would change faster than this per pixel (a photo cut at the forehead,
-            :func:`~dexstudio.render.warp.warp_field.yielding_border`); what lies beyond
+            :func:`~dexstudio.render.warp.warp_field.yielding_anchors`); what lies beyond
             the crop shows there (``WarpPayload.crop_beyond``). 0: the border never moves.
         device: "cpu" (cv2.remap) or a torch device for grid_sample.
     """
@@ -205,8 +205,8 @@ class WarpPayload:
             (neck, collar: the body does not turn or talk with the head); all 0 when
             ``static_background`` is off.
         n_anchor: number of anchors after the oval and ring controls: the shoulders' (fixed)
-            and then those of the crop border and the background (``border_distance``).
-        border_distance: (B, M) float32 the border and background anchors' (the last B
+            and then those of the crop border and the background (``yielding_distance``).
+        yielding_distance: (B, M) float32 the border and background anchors' (the last B
             controls of ``tps``) distances from the M face and ring controls, crop pixels.
             They stay put unless the head comes so near them that the field would be drawn
             out (``WarpSettings.border_slope``).
@@ -241,7 +241,7 @@ class WarpPayload:
     ring_follow: np.ndarray
     ring_hold: np.ndarray
     n_anchor: int
-    border_distance: np.ndarray
+    yielding_distance: np.ndarray
     tps: TpsField
     eye_mask: np.ndarray
     eyeballs: tuple[eyeball_mod.EyeballLook, eyeball_mod.EyeballLook]
@@ -509,7 +509,7 @@ class WarpAnimator(Animator):
             face_size_px=fs_px,
             ring_canonical=ring_c, ring_rigidity=ring_w, ring_source=ring_src, ring_oval=oval_ids,
             ring_follow=follow.astype(np.float64), ring_hold=hold, n_anchor=len(anchors),
-            border_distance=anchor_distances(anchors[len(anchors) - int(yielding.sum()):], ctrl_face),
+            yielding_distance=anchor_distances(anchors[len(anchors) - int(yielding.sum()):], ctrl_face),
             tps=tps, eye_mask=eye_mask,
             eyeballs=(eyeball_mod.analyse_eyeball(crop, L, eyes_mod.RIGHT, eye_mask),
                       eyeball_mod.analyse_eyeball(crop, L, eyes_mod.LEFT, eye_mask)),
@@ -545,7 +545,7 @@ class WarpAnimator(Animator):
             take = (small_matmul(dw, expression_model.blend_basis.reshape(N_BLENDSHAPES, -1))
                     + small_matmul(np.asarray(motion.detail[:nd], np.float32),
                                    expression_model.detail_basis.reshape(nd, -1))).reshape(-1, 3) * k
-            take_lids = eyes_mod.take_lid_scales(p.canonical, expression_model.mean_shape.astype(np.float64) * k)
+            take_lids = eyes_mod.take_lid_scales(p.canonical, expression_model.mean_shape, k)
             for eye, s in zip((eyes_mod.RIGHT, eyes_mod.LEFT), take_lids):
                 if s != 1.0:  # eyes wider than the driver's: its lids travel as far as they are open
                     take[list(eye.contour)] *= s
@@ -638,9 +638,9 @@ class WarpAnimator(Animator):
         n_f = len(fc)
         disp[:n_f] = fc
         disp[n_f:n_f + len(ring)] = ring - p.ring_source
-        n_b = len(p.border_distance)
+        n_b = len(p.yielding_distance)
         if self.settings.border_slope > 0 and n_b:
-            disp[len(disp) - n_b:] = yielding_border(p.border_distance, disp[:n_f + len(ring)],
+            disp[len(disp) - n_b:] = yielding_anchors(p.yielding_distance, disp[:n_f + len(ring)],
                                                      self.settings.border_slope)
         fmap = p.tps.backward_full(disp)  # (S, S, 2)
         layers: list[PaintLayer] = []

@@ -148,7 +148,7 @@ def extend_edges(image: np.ndarray, pad: int) -> np.ndarray:
     edges by its edge lines, blurred along the edge more the farther out.
 
     This is what a warp shows where it samples beyond the crop (a head moving away from a
-    border it nearly touches; :func:`~dexstudio.render.warp.warp_field.yielding_border`).
+    border it nearly touches; :func:`~dexstudio.render.warp.warp_field.yielding_anchors`).
     Plain edge replication draws each edge pixel out into a streak; a mirror repeats
     what lies just inside, so a bald head a few pixels under the top edge showed a second,
     detached crown above it (makeittalk_dwayne x liveportrait_d3 frame 141).

@@ -509,21 +509,19 @@ def lid_scales(canonical: np.ndarray, closure: tuple[float, float]) -> np.ndarra
     return np.array(out)
 
 
-def take_lid_scales(canonical: np.ndarray, take_shape: np.ndarray) -> np.ndarray:
+def take_lid_scales(canonical: np.ndarray, take_shape: np.ndarray, take_scale: float = 1.0) -> np.ndarray:
     """(2,) factors for a take's own eye-contour offsets (right, left eye).
 
     An unedited take moves the portrait's lids by the driver's own lid travel: its blink
     closes the driver's gap. A portrait whose eyes are open wider than the driver's
     (liveportrait_s7, a drawn face, on liveportrait_d10: 1.31x) was left half open by a
-    full blink; its offsets are scaled by its gap over the take's (never below 1, at most
-    ``_LID_SCALE_MAX``; in self-reenactment the ratio is below 1 on all ten media clips).
+    full blink: :func:`lid_scales` with the take's own gaps as the closure (in
+    self-reenactment the ratio is below 1 on all ten media clips).
 
     Args:
         canonical: (478, 3) the source's pose-free points (canonical units, y up).
-        take_shape: (>= 468, 3) the take's mean shape in the same units.
+        take_shape: (>= 468, 3) the take's mean shape, in its own units.
+        take_scale: the source's canonical units per take unit.
     """
-    out = []
-    for eye in (RIGHT, LEFT):
-        g, t = canonical_lid_gap(canonical, eye), canonical_lid_gap(take_shape, eye)
-        out.append(float(np.clip(g / t, 1.0, _LID_SCALE_MAX)) if t > 1e-6 else 1.0)
-    return np.array(out)
+    shape = np.asarray(take_shape, np.float64)
+    return lid_scales(canonical, tuple(take_scale * canonical_lid_gap(shape, e) for e in (RIGHT, LEFT)))

@@ -4,7 +4,7 @@ The frame's backward map (crop pixels) is resampled to the full-resolution windo
 the *original* image is remapped through it, so the pasted face keeps the original's
 resolution (no 512 px blur on a 4k photo). The motion fades out over the outer part of
 the window (a feathered weight on the map's displacement), so the window's border is the
-original: no seam, even where the crop border gave (``warp_field.yielding_border``).
+original: no seam, even where the crop border gave (``warp_field.yielding_anchors``).
 Window sides at the image's own edge are not faded (nothing lies beyond them). Work goes
 in horizontal bands, so memory stays bounded for 4k sources.
 """
@@ -70,7 +70,7 @@ def paste_back(image: np.ndarray, box: CropBox, fmap: np.ndarray, paint: PaintLa
     xs = np.arange(X0, X1, dtype=np.float32)
     u = (xs - box.x0) * z  # crop x of each output column
     # a window side at or past the image's edge has nothing beyond it to fade into: the
-    # warp is kept up to the edge there (the border may have given, warp_field.yielding_border)
+    # warp is kept up to the edge there (the border may have given, warp_field.yielding_anchors)
     wx = feather_1d(u, S, open_sides=(box.x0 <= 0, box.x0 + box.side >= W))
     open_y = (box.y0 <= 0, box.y0 + box.side >= H)
     for ya in range(Y0, Y1, band):

@@ -123,10 +123,10 @@ class TpsField:
         return full
 
 
-def yielding_border(distance: np.ndarray, displacement: np.ndarray, slope: float,
+def yielding_anchors(distance: np.ndarray, displacement: np.ndarray, slope: float,
                     iterations: int = 8) -> np.ndarray:
-    """How far the crop-border anchors must give so the field never changes faster than
-    ``slope`` between an anchor and a control point.
+    """How far the yielding anchors (the crop border's, the still background's) must give
+    so the field never changes faster than ``slope`` between an anchor and a control point.
 
     A head that moves toward or away from a crop border it nearly touches (a photo cut at
     the forehead) cannot be warped with that border fixed: the little skin or hair between
@@ -141,7 +141,7 @@ def yielding_border(distance: np.ndarray, displacement: np.ndarray, slope: float
     for every control c.
 
     Args:
-        distance: (A, K) source distance of each border anchor from each moving control
+        distance: (A, K) source distance of each anchor from each moving control
             point, crop pixels (fixed per source: :func:`anchor_distances`).
         displacement: (K, 2) the controls' forward displacement (target - source), pixels.
         slope: largest allowed change of displacement per pixel of distance (0..1).
@@ -160,12 +160,7 @@ def yielding_border(distance: np.ndarray, displacement: np.ndarray, slope: float
     if len(moving) == 0:
         return out.astype(np.float32)
     sub = np.zeros((len(moving), 2))
-    mag = np.hypot(d[:, 0], d[:, 1])
     r = reach[moving]
-    # an anchor moves at most as far as the farthest control: constraints farther than
-    # that from every one of them can never bind
-    cols = np.nonzero((r < (mag + mag.max())[None]).any(axis=0))[0]
-    r, d = r[:, cols], d[cols]
     rows = np.arange(len(moving))
     for _ in range(iterations):
         diff = sub[:, None] - d[None]  # (n, K, 2)

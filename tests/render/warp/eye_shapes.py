@@ -29,3 +29,16 @@ def lower_upper_lid(P: np.ndarray, f: float) -> np.ndarray:
         j = lower[int(np.argmin(np.abs(P[lower, 0] - P[i, 0])))]
         out[i, 1] = P[j, 1] + f * (P[i, 1] - P[j, 1])
     return out
+
+
+def blinking(motion, amount: float = 1.0):
+    """``motion`` (a :class:`~dexstudio.render.base.FrameMotion`) with both eyeBlink
+    channels at ``amount``."""
+    from dataclasses import replace
+
+    from dexstudio.core.channels import ARKIT_NAMES
+
+    b = list(motion.blendshapes)
+    for name in ("eyeBlinkLeft", "eyeBlinkRight"):
+        b[ARKIT_NAMES.index(name)] = amount
+    return replace(motion, blendshapes=tuple(b))

@@ -4,12 +4,9 @@ shadow, and eyes as the source shows them left alone."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
-from dexstudio.core.channels import ARKIT_NAMES
 from dexstudio.render.warp import eye_edge, eyes
 from dexstudio.render.warp.eye_edge import (
     edge_wanted,
@@ -20,7 +17,7 @@ from dexstudio.render.warp.eye_edge import (
 )
 from dexstudio.render.warp.topology import face_topology
 from dexstudio.render.warp.warp_field import raster_triangle_ids
-from eye_shapes import frontal_face, lower_upper_lid
+from eye_shapes import blinking, frontal_face, lower_upper_lid
 
 _EYE = eyes.RIGHT
 _WHITE, _LID = 240.0, 60.0
@@ -139,11 +136,7 @@ def test_an_eye_as_the_source_shows_it_keeps_its_pixels() -> None:
 
 
 def test_a_half_shut_eye_on_the_sample_shows_a_shaded_gap(warp_animator, sample_state, monkeypatch) -> None:
-    own = sample_state.own_motion
-    b = list(own.blendshapes)
-    for name in ("eyeBlinkLeft", "eyeBlinkRight"):
-        b[ARKIT_NAMES.index(name)] = 0.55
-    motion = replace(own, blendshapes=tuple(b))
+    motion = blinking(sample_state.own_motion, 0.55)
     shaded = warp_animator.render_frame(sample_state, motion)
     monkeypatch.setattr(eye_edge, "_GAP_SHADE", 0.0)
     plain = warp_animator.render_frame(sample_state, motion)

@@ -3,15 +3,12 @@ gets its lash line painted over the meeting margins (no bright line between them
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
-from dexstudio.core.channels import ARKIT_NAMES
 from dexstudio.render.warp import eyes
 from dexstudio.render.warp.paint_layer import PaintLayer
-from eye_shapes import frontal_face, lower_upper_lid
+from eye_shapes import blinking, frontal_face, lower_upper_lid
 
 
 def _closing(P: np.ndarray, f: float, stretch: float = 1.0) -> np.ndarray:
@@ -97,10 +94,7 @@ def test_paint_layers_combine_like_painting_one_after_the_other() -> None:
 
 def test_a_blink_on_the_sample_paints_both_lash_lines(warp_animator, sample_state) -> None:
     own = sample_state.own_motion
-    b = list(own.blendshapes)
-    for name in ("eyeBlinkLeft", "eyeBlinkRight"):
-        b[ARKIT_NAMES.index(name)] = 1.0
-    shut = warp_animator.render_frame(sample_state, replace(own, blendshapes=tuple(b)))
+    shut = warp_animator.render_frame(sample_state, blinking(own))
     opened = warp_animator.render_frame(sample_state, own)
     assert shut.paint is not None
 
@@ -160,11 +154,7 @@ def test_a_hand_keyed_blink_shuts_a_big_eyed_cartoon(media_dir, warp_animator) -
 
     st = warp_animator.prepare(load_image(media_dir / "source" / "liveportrait_s7.jpg"))
     assert np.all(st.payload.lid_scale > 1.5)
-    own = st.own_motion
-    b = list(own.blendshapes)
-    for name in ("eyeBlinkLeft", "eyeBlinkRight"):
-        b[ARKIT_NAMES.index(name)] = 1.0
-    P, _ = warp_animator.target_points(st, replace(own, blendshapes=tuple(b)))
+    P, _ = warp_animator.target_points(st, blinking(st.own_motion))
     L = st.payload.landmarks
     for eye in (eyes.RIGHT, eyes.LEFT):
         assert abs(eyes.lid_gap(P, eye)) < 0.02 * eyes.lid_gap(L, eye)

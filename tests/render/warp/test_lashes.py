@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
-from dexstudio.core.channels import ARKIT_NAMES
 from dexstudio.render.warp import eyes, lashes
-from eye_shapes import frontal_face, lower_upper_lid
+from eye_shapes import blinking, frontal_face, lower_upper_lid
 
 _EYE = eyes.RIGHT
 _SKIN, _LASH = 200, 25
@@ -96,11 +93,7 @@ def test_a_lid_without_dark_lashes_hangs_nothing() -> None:
 
 
 def test_a_blink_on_the_sample_hangs_its_lashes(warp_animator, sample_state) -> None:
-    own = sample_state.own_motion
-    b = list(own.blendshapes)
-    for name in ("eyeBlinkLeft", "eyeBlinkRight"):
-        b[ARKIT_NAMES.index(name)] = 1.0
-    shut = warp_animator.render_frame(sample_state, replace(own, blendshapes=tuple(b)))
+    shut = warp_animator.render_frame(sample_state, blinking(sample_state.own_motion))
     p = sample_state.payload
     for eye, rgb in zip((eyes.RIGHT, eyes.LEFT), p.lash_rgb):
         strength = eyes.lash_strength(shut.target, p.landmarks, eye)

@@ -153,6 +153,16 @@ def test_gaze_moves_the_iris_sample() -> None:
     assert ok[0] and abs(sx[0] - src[ls.LEFT_IRIS_CENTER, 0]) < 0.5
 
 
+def _opening_pixels(src: np.ndarray, tgt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pixels of the box around the target's inner lips, flat (xs, ys int), and their
+    cavity depth by :func:`mouth.mouth_map` from ``src`` to ``tgt``."""
+    poly = tgt[list(ls.LIPS_INNER), :2]
+    ys, xs = np.mgrid[int(poly[:, 1].min()):int(poly[:, 1].max()) + 1, int(poly[:, 0].min()):int(poly[:, 0].max()) + 1]
+    xs, ys = xs.ravel(), ys.ravel()
+    _, _, depth = mouth.mouth_map(xs.astype(np.float32), ys.astype(np.float32), src, tgt)
+    return xs, ys, depth
+
+
 def _painted_interior(teeth_rgb, open_px: float = 30.0, src: np.ndarray | None = None,
                       teeth: mouth.TeethShow = mouth.TeethShow()):
     """The layer painted into a mid-grey crop for the canonical (nearly closed) mouth
@@ -160,10 +170,7 @@ def _painted_interior(teeth_rgb, open_px: float = 30.0, src: np.ndarray | None =
     inner-lip y there, first painted row there)."""
     src = _face_points() if src is None else src
     tgt = _open_mouth(src, open_px)
-    poly = tgt[list(ls.LIPS_INNER), :2]
-    ys, xs = np.mgrid[int(poly[:, 1].min()):int(poly[:, 1].max()) + 1, int(poly[:, 0].min()):int(poly[:, 0].max()) + 1]
-    xs, ys = xs.ravel(), ys.ravel()
-    _, _, cav = mouth.mouth_map(xs.astype(np.float32), ys.astype(np.float32), src, tgt)
+    xs, ys, cav = _opening_pixels(src, tgt)
     look = mouth.MouthLook(gap=0.2, cavity_rgb=np.array([40, 16, 14], np.float32), teeth_rgb=teeth_rgb,
                            tongue_rgb=np.array([150, 70, 70], np.float32),
                            white_rgb=np.array([210, 205, 200], np.float32))
@@ -271,10 +278,7 @@ def _layer_alpha(open_px: float, teeth_rgb) -> float:
     """The strongest cover of the cavity painted for the canonical mouth opened by ``open_px``."""
     src = _face_points()
     tgt = _open_mouth(src, open_px)
-    poly = tgt[list(ls.LIPS_INNER), :2]
-    ys, xs = np.mgrid[int(poly[:, 1].min()):int(poly[:, 1].max()) + 1, int(poly[:, 0].min()):int(poly[:, 0].max()) + 1]
-    xs, ys = xs.ravel(), ys.ravel()
-    _, _, depth = mouth.mouth_map(xs.astype(np.float32), ys.astype(np.float32), src, tgt)
+    xs, ys, depth = _opening_pixels(src, tgt)
     look = mouth.MouthLook(gap=3.0, cavity_rgb=np.array([40, 16, 14], np.float32), teeth_rgb=teeth_rgb)
     layer = mouth.cavity_layer(512, xs, ys, depth, tgt, look)
     return 0.0 if layer is None else float(layer.alpha.max())
@@ -400,10 +404,7 @@ def _large_painted_teeth(scale: float, open_of_width: float, teeth: mouth.TeethS
     src[lower, 1] -= src[14, 1] - src[13, 1]  # a closed source mouth: all of the opening is painted
     width = float(np.linalg.norm(src[78, :2] - src[308, :2]))
     tgt = _open_mouth(src, open_of_width * width)
-    poly = tgt[list(ls.LIPS_INNER), :2]
-    ys, xs = np.mgrid[int(poly[:, 1].min()):int(poly[:, 1].max()) + 1, int(poly[:, 0].min()):int(poly[:, 0].max()) + 1]
-    xs, ys = xs.ravel(), ys.ravel()
-    _, _, cav = mouth.mouth_map(xs.astype(np.float32), ys.astype(np.float32), src, tgt)
+    xs, ys, cav = _opening_pixels(src, tgt)
     look = mouth.MouthLook(gap=0.5, cavity_rgb=np.array([40, 16, 14], np.float32), teeth_rgb=None,
                            tongue_rgb=np.array([150, 70, 70], np.float32),
                            white_rgb=np.array([230, 220, 205], np.float32), face_size_px=scale * 240)

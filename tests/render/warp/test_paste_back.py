@@ -45,7 +45,7 @@ def test_band_size_does_not_change_the_result(sample_state, warp_animator) -> No
 
 
 def test_a_border_that_gave_fades_out_without_a_double_image() -> None:
-    """Where the crop border moved with the head (warp_field.yielding_border), fading the
+    """Where the crop border moved with the head (warp_field.yielding_anchors), fading the
     colours in showed the unmoved photo through the moved one; the motion is faded
     instead, so stripes near the window's border keep their contrast."""
     from dexstudio.render.warp.crop import CropBox

@@ -114,21 +114,21 @@ def test_small_triangles_folded_in_the_source_are_not_drawn() -> None:
 
 
 def test_border_anchors_far_from_every_moving_point_stay() -> None:
-    from dexstudio.render.warp.warp_field import anchor_distances, yielding_border
+    from dexstudio.render.warp.warp_field import anchor_distances, yielding_anchors
 
     anchors = np.array([[0.0, 0.0], [255.0, 0.0]])
     controls = np.array([[128.0, 100.0], [128.0, 140.0]])
-    d = yielding_border(anchor_distances(anchors, controls), np.array([[0.0, 30.0], [0.0, 30.0]]), 0.5)
+    d = yielding_anchors(anchor_distances(anchors, controls), np.array([[0.0, 30.0], [0.0, 30.0]]), 0.5)
     assert d.shape == (2, 2) and d.dtype == np.float32
     assert np.all(d == 0)  # 30 px of motion, 160+ px away: the field changes by < 0.5 px/px
 
 
 def test_a_border_the_head_nearly_touches_gives_as_little_as_it_must() -> None:
-    from dexstudio.render.warp.warp_field import anchor_distances, yielding_border
+    from dexstudio.render.warp.warp_field import anchor_distances, yielding_anchors
 
     anchors = np.array([[100.0, 0.0], [300.0, 0.0]])
     controls = np.array([[100.0, 10.0]])  # 10 px below the first anchor
-    d = yielding_border(anchor_distances(anchors, controls), np.array([[0.0, 30.0]]), 0.5)
+    d = yielding_anchors(anchor_distances(anchors, controls), np.array([[0.0, 30.0]]), 0.5)
     # |30 - d| <= 0.5 * 10 with d as small as possible: 25 px along the motion
     np.testing.assert_allclose(d[0], [0.0, 25.0], atol=1e-3)
     # the second anchor is 200 px away: 30 px of motion needs no give there
@@ -136,13 +136,13 @@ def test_a_border_the_head_nearly_touches_gives_as_little_as_it_must() -> None:
 
 
 def test_a_border_gives_within_every_constraint() -> None:
-    from dexstudio.render.warp.warp_field import anchor_distances, yielding_border
+    from dexstudio.render.warp.warp_field import anchor_distances, yielding_anchors
 
     rng = np.random.default_rng(3)
     anchors = np.stack([np.linspace(0, 255, 12), np.zeros(12)], 1)
     controls = np.stack([rng.uniform(40, 215, 30), rng.uniform(8, 40, 30)], 1)
     disp = np.stack([rng.normal(0, 3, 30), rng.uniform(20, 30, 30)], 1)  # all moving down together
-    d = yielding_border(anchor_distances(anchors, controls), disp, 0.5).astype(np.float64)
+    d = yielding_anchors(anchor_distances(anchors, controls), disp, 0.5).astype(np.float64)
     gap = np.linalg.norm(d[:, None] - disp[None], axis=2)
     reach = 0.5 * np.linalg.norm(anchors[:, None] - controls[None], axis=2)
     assert np.all(gap <= reach + 0.01)
