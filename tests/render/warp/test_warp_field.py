@@ -147,3 +147,34 @@ def test_a_border_gives_within_every_constraint() -> None:
     reach = 0.5 * np.linalg.norm(anchors[:, None] - controls[None], axis=2)
     assert np.all(gap <= reach + 0.01)
     assert np.abs(d).max() > 5  # it did have to give
+
+
+def _grid_mesh(n: int = 5, step: float = 20.0, origin: float = 30.0) -> tuple[np.ndarray, np.ndarray]:
+    """An n x n grid of vertices (row-major), two triangles per cell."""
+    ij = np.stack(np.meshgrid(np.arange(n), np.arange(n)), -1).reshape(-1, 2)
+    pts = origin + step * ij.astype(np.float64)
+    tris = []
+    for r in range(n - 1):
+        for c in range(n - 1):
+            v = r * n + c
+            tris += [[v, v + 1, v + n], [v + 1, v + n + 1, v + n]]
+    return pts, np.asarray(tris, np.int32)
+
+
+def test_outline_vertices_are_the_outer_edge_of_the_drawn_mesh() -> None:
+    from dexstudio.render.warp.warp_field import outline_vertices
+
+    pts, tris = _grid_mesh()
+    active = np.ones(len(tris), bool)
+    border = {v for v in range(25) if v // 5 in (0, 4) or v % 5 in (0, 4)}
+    assert set(outline_vertices(pts, tris, active, 160).tolist()) == border
+    # a hole (an opening such as the mouth) adds no outline of its own
+    holed = active.copy()
+    holed[[12, 13]] = False  # the centre cell's two triangles (vertices 6, 7, 11, 12 stay inner)
+    assert set(outline_vertices(pts, tris, holed, 160).tolist()) == border
+    # triangles left out along one side (a far cheek folded behind the face): the outline
+    # runs along the drawn surface's new edge, inside the mesh's own border
+    cut = active.copy()
+    cut[[2 * (r * 4 + 3) + k for r in range(4) for k in (0, 1)]] = False  # the last column of cells
+    got = set(outline_vertices(pts, tris, cut, 160).tolist())
+    assert {3, 8, 13, 18, 23} <= got and not got & {4, 9, 14, 19, 24}
