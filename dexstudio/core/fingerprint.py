@@ -19,6 +19,9 @@ from pathlib import Path
 def _folder_fingerprint(folder: str) -> str:
     h = hashlib.sha256()
     root = Path(folder)
+    if root.is_file():  # one module
+        h.update(root.read_bytes())
+        return h.hexdigest()
     for path in sorted(root.rglob("*.py")):
         if "__pycache__" in path.parts:
             continue
@@ -30,7 +33,8 @@ def _folder_fingerprint(folder: str) -> str:
 
 
 def source_fingerprint(*folders: Path | str) -> str:
-    """16 hex digits identifying the ``.py`` files under ``folders`` (names + bytes).
+    """16 hex digits identifying the ``.py`` files under ``folders`` (names + bytes); a
+    ``.py`` file given instead of a folder stands for itself.
 
     Computed once per folder and process (a few ms); files are read, never imported.
     """

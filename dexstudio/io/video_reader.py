@@ -1,5 +1,8 @@
 """Streaming video reading with PyAV: probe, iterate frames (bounded memory), hash.
 
+Frames come upright: a clip whose container says to turn it for display (a phone's
+portrait recording, stored as landscape frames) is turned as players turn it.
+
 Frames are decoded one at a time and handed to the caller; nothing keeps them, so
 memory does not grow with the length of the video.
 
@@ -40,15 +43,18 @@ class VideoInfo:
 
     Attributes:
         path: the file.
-        width, height: displayed frame size in pixels (before ``rotation``).
+        width, height: frame size in pixels as displayed, which is as the frames are
+            returned (``rotation`` applied).
         rate: frame rate (the stream's average rate).
         n_frames: number of frames; exact when ``n_frames_exact`` else estimated from
             the duration.
         n_frames_exact: True when the container states the frame count.
         duration: seconds (float, for display only).
         has_audio: the file has an audio stream.
-        rotation: display rotation metadata in degrees (0, 90, 180, 270); frames are
-            returned as stored, not rotated.
+        rotation: degrees counter-clockwise (0, 90, 180, 270) by which the stored frames
+            are turned for display (the container's display matrix: a phone records a
+            portrait clip as landscape frames plus 90 or 270); frames are returned upright,
+            turned by it.
         codec: the video codec name.
     """
 
@@ -120,12 +126,48 @@ def _open(path: Path):
     return container
 
 
-def _rotation(stream) -> int:
+def _quarter_turns(degrees: float) -> int:
+    """``degrees`` counter-clockwise as whole quarter turns, 0..3."""
+    return int(round(float(degrees) / 90.0)) % 4
+
+
+def _stream_rotation(stream) -> Optional[int]:
+    """Counter-clockwise display rotation from the stream's ``rotate`` tag (older FFmpeg
+    builds, which state it clockwise), or None when the stream has no such tag."""
     try:
         rot = stream.metadata.get("rotate")
         if rot is not None:
-            return int(rot) % 360
+            return 90 * _quarter_turns(-float(rot))
     except (AttributeError, ValueError):
+        pass
+    return None
+
+
+def _frame_rotation(frame, fallback: int) -> int:  # noqa: ANN001 - av.VideoFrame
+    """Counter-clockwise display rotation of a decoded frame (its display matrix; PyAV
+    13+), else ``fallback``."""
+    rot = getattr(frame, "rotation", None)
+    return fallback if rot is None else 90 * _quarter_turns(rot)
+
+
+def _upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
+    """A stored frame turned ``rotation`` degrees counter-clockwise, as players show it."""
+    k = _quarter_turns(rotation)
+    return np.ascontiguousarray(np.rot90(rgb, k)) if k else rgb
+
+
+def _rotation(container, stream) -> int:
+    """The clip's counter-clockwise display rotation: the stream's tag, else the first
+    frame's display matrix (one frame decoded)."""
+    tagged = _stream_rotation(stream)
+    if tagged is not None:
+        return tagged
+    import av
+
+    try:
+        for frame in container.decode(stream):
+            return _frame_rotation(frame, 0)
+    except (av.error.FFmpegError, EOFError):
         pass
     return 0
 
@@ -148,10 +190,13 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
             duration = 0.0
         exact = bool(s.frames)
         n = int(s.frames) if exact else int(round(duration * rate.fps))
-        return VideoInfo(path=p, width=int(s.codec_context.width), height=int(s.codec_context.height),
-                         rate=rate, n_frames=n, n_frames_exact=exact, duration=duration,
-                         has_audio=bool(container.streams.audio), rotation=_rotation(s),
-                         codec=s.codec_context.name)
+        w, h, codec = int(s.codec_context.width), int(s.codec_context.height), s.codec_context.name
+        rotation = _rotation(container, s)
+        if rotation in (90, 270):
+            w, h = h, w
+        return VideoInfo(path=p, width=w, height=h, rate=rate, n_frames=n, n_frames_exact=exact,
+                         duration=duration, has_audio=bool(container.streams.audio), rotation=rotation,
+                         codec=codec)
     finally:
         container.close()
 
@@ -183,6 +228,7 @@ def _decode(p: Path, start: int, stop: Optional[int], notes: list[str]) -> Itera
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        tagged = _stream_rotation(stream) or 0
         try:
             for frame in container.decode(stream):
                 index += 1
@@ -190,7 +236,7 @@ def _decode(p: Path, start: int, stop: Optional[int], notes: list[str]) -> Itera
                     continue
                 if stop is not None and index >= stop:
                     return
-                yield index, _to_rgb(frame)
+                yield index, _upright(_to_rgb(frame), _frame_rotation(frame, tagged))
         except (av.error.InvalidDataError, av.error.FFmpegError, EOFError) as exc:
             if index < 0:
                 raise CorruptVideoError(f"{p} is damaged: no frame could be decoded ({exc})",

@@ -48,3 +48,12 @@ def test_extraction_and_render_cache_keys_include_the_code(monkeypatch) -> None:
         animator.close()
     assert before[0] != after[0]
     assert before[1] != after[1]
+
+
+def test_a_file_stands_for_itself(tmp_path) -> None:
+    f = tmp_path / "reader.py"
+    f.write_text("x = 1\n")
+    first = source_fingerprint(tmp_path / "reader.py")
+    _folder_fingerprint.cache_clear()
+    f.write_text("x = 2\n")
+    assert source_fingerprint(f) != first

@@ -164,3 +164,48 @@ def test_an_older_pyav_without_the_threads_argument_still_reads(tmp_path, monkey
         frames = [vr._to_rgb(OldFrame(fr)) for fr in c.decode(video=0)]
     assert len(frames) == 3 and frames[0].shape == (64, 64, 3)
     assert vr._SWS_THREADS_ARG == [False]
+
+
+def _write_turned_clip(path: Path, upright: np.ndarray, degrees: int, n: int = 3) -> Path:
+    """A clip whose frames are ``upright`` stored turned clockwise by ``degrees``, with a
+    display matrix that turns them back (as a phone stores a portrait recording)."""
+    stored = np.ascontiguousarray(np.rot90(upright, -degrees // 90))
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=30)
+        s.height, s.width = stored.shape[:2]
+        s.pix_fmt = "yuv420p"
+        s.set_display_rotation(degrees)
+        for _ in range(n):
+            for pk in s.encode(av.VideoFrame.from_ndarray(stored, format="rgb24")):
+                c.mux(pk)
+        for pk in s.encode():
+            c.mux(pk)
+    return path
+
+
+@pytest.mark.skipif(not hasattr(av.video.stream.VideoStream, "set_display_rotation"),
+                    reason="this PyAV cannot write a display matrix")
+@pytest.mark.parametrize("degrees", [90, 180, 270])
+def test_a_clip_turned_for_display_is_read_upright(tmp_path, degrees):
+    upright = np.zeros((48, 64, 3), np.uint8)  # landscape, bright top-left corner
+    upright[:16, :16] = 250
+    clip = _write_turned_clip(tmp_path / f"turned{degrees}.mp4", upright, degrees)
+    info = probe(clip)
+    assert info.rotation == degrees
+    assert (info.width, info.height) == (64, 48)
+    frames = [f for _, f in iter_frames(clip)] + [f for _, f in iter_frames_prefetched(clip)]
+    for f in frames:
+        assert f.shape == (48, 64, 3) and f.flags.c_contiguous
+        assert f[:16, :16].mean() > 200 and f[-16:, -16:].mean() < 30
+
+
+def test_the_older_rotate_tag_is_clockwise_and_a_frame_without_a_matrix_keeps_it():
+    from types import SimpleNamespace
+
+    from dexstudio.io.video_reader import _frame_rotation, _stream_rotation
+
+    assert _stream_rotation(SimpleNamespace(metadata={"rotate": "90"})) == 270
+    assert _stream_rotation(SimpleNamespace(metadata={"rotate": "-90"})) == 90
+    assert _stream_rotation(SimpleNamespace(metadata={})) is None
+    assert _frame_rotation(SimpleNamespace(), 270) == 270  # an older PyAV: no frame.rotation
+    assert _frame_rotation(SimpleNamespace(rotation=-90.0), 0) == 270

@@ -253,3 +253,28 @@ def test_video_without_a_face(tmp_path):
     clip = write_frames(tmp_path / "flat.mp4", [np.full((128, 128, 3), (40, 90, 160), np.uint8)] * 10)
     with pytest.raises(NoFaceError, match="no face was found in any of the 10 frames"):
         run_extraction(clip, cache=False)
+
+
+@pytest.mark.skipif(not hasattr(av.video.stream.VideoStream, "set_display_rotation"),
+                    reason="this PyAV cannot write a display matrix")
+def test_a_phone_clip_stored_sideways_tracks_as_shown(sample_frames, tmp_path):
+    """A phone stores a portrait recording as landscape frames turned a quarter and a
+    display matrix that turns them back. Read as stored, the face lay on its side (on
+    liveportrait_d10 stored that way: roll off by 90 deg and 4 frames lost)."""
+    frames = sample_frames[:12]
+    upright = run_extraction(write_frames(tmp_path / "upright.mp4", frames), cache=False).track
+    with av.open(str(tmp_path / "phone.mp4"), "w") as c:
+        s = c.add_stream("libx264", rate=30)
+        s.width, s.height = frames[0].shape[:2]  # stored turned: sides swapped
+        s.pix_fmt = "yuv420p"
+        s.options = {"crf": "18"}
+        s.set_display_rotation(90)
+        for f in frames:
+            stored = np.ascontiguousarray(np.rot90(f, -1))
+            for pk in s.encode(av.VideoFrame.from_ndarray(stored, format="rgb24")):
+                c.mux(pk)
+        for pk in s.encode():
+            c.mux(pk)
+    phone = run_extraction(tmp_path / "phone.mp4", cache=False).track
+    assert phone.valid.all()
+    assert np.abs(phone.euler - upright.euler).max() < 1.5, np.abs(phone.euler - upright.euler).max(0)
