@@ -13,6 +13,7 @@ from dexstudio.core.errors import DexStudioError
 from dexstudio.core.rotation import euler_to_matrix
 
 if TYPE_CHECKING:
+    from dexstudio.io.frame_reader import FrameReader
     from dexstudio.ui.main_window import MainWindow
 
 DRIVING_CACHE_FRAMES = 120
@@ -38,6 +39,7 @@ class DrivingView(QObject):
         super().__init__(window)
         self._w = window
         self._cache: dict[tuple[str, int], np.ndarray] = {}  # (clip, frame) -> (H, W, 3) uint8
+        self._reader: Optional["FrameReader"] = None  # the open driving clip (seeks; no decode from the start)
 
     def update_driving(self) -> None:
         """Show the active take's driving frame at the playhead (decoded on demand)."""
@@ -52,15 +54,7 @@ class DrivingView(QObject):
             return
         img = self._cache.get((path, idx))
         if img is None:
-            from dexstudio.io.video_reader import iter_frames
-
-            try:
-                it = iter_frames(path, start=idx, stop=idx + 1)
-                for _, frame in it:
-                    img = frame
-                it.close()
-            except DexStudioError:
-                img = None
+            img = self._read(path, idx)
             if img is None:
                 return
             if len(self._cache) > DRIVING_CACHE_FRAMES:
@@ -76,6 +70,25 @@ class DrivingView(QObject):
             length = 0.5 * float(np.ptp(p2[:, 1]))  # half the face height
             axes = axes_for(origin, length, take.values[idx, :3])
         w.viewer.driving.set_overlays(pts, axes)
+
+    def _read(self, path: str, idx: int) -> Optional[np.ndarray]:
+        """Frame ``idx`` of the clip at ``path`` through one open :class:`FrameReader`,
+        or None when it cannot be read."""
+        from dexstudio.io.frame_reader import FrameReader
+
+        try:
+            if self._reader is None or str(self._reader.path) != str(path):
+                self.close()
+                self._reader = FrameReader(path)
+            return self._reader.frame(idx)
+        except (DexStudioError, IndexError):
+            return None
+
+    def close(self) -> None:
+        """Close the driving clip (the window closes, or another clip is shown)."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     def result_head_axes(self) -> Optional[tuple[np.ndarray, np.ndarray]]:
         """Head axes of the result at the playhead: at the rendered head centre (the warp

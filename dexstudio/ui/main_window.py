@@ -413,6 +413,7 @@ class MainWindow(QMainWindow):
         self.jobs.shutdown()
         self.preview.close()
         self.playback.stop_audio()
+        self.driving_view.close()
 
     # ================================================================== controller API
     # (kept on the window: tests, the benchmark and the app call these)
