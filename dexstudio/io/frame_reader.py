@@ -7,11 +7,12 @@ the GUI thread). :class:`FrameReader` keeps the file open, seeks to the keyframe
 before the frame and decodes forward from there; a frame a little ahead of the last one
 (playback) decodes forward without a seek.
 
-Frame ``i`` is the same frame as :func:`iter_frames`' ``i``-th (presentation order,
-upright): the index maps to a presentation timestamp through the clip's packet
-timestamps, read once when the reader opens (demuxing only, no decoding). A clip whose
-packets carry no timestamps, or whose decoded frames do not match them, is read
-sequentially instead (correct, only slower).
+Frame ``i`` is the same frame as :func:`iter_frames`' ``i``-th (upright, re-timed to
+the clip's constant rate, :mod:`dexstudio.io.constant_rate`): the index maps to a
+presentation timestamp through the clip's packet timestamps, read once when the reader
+opens (demuxing only, no decoding). A clip whose packets carry no timestamps, or whose
+decoded frames do not match them, is read in order from the start instead (correct,
+only slower).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Iterator, Optional
 
 import numpy as np
 
+from dexstudio.io.constant_rate import constant_rate
 from dexstudio.io.video_reader import _frame_rotation, _open, _stream_rotation, _to_rgb, _upright
 
 __all__ = ["FrameReader"]
@@ -48,15 +50,28 @@ class FrameReader:
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
         self._tagged = _stream_rotation(self._stream) or 0
-        self._pts = self._timestamps()
+        self._pts = self._timestamps()  # (J,) sorted presentation timestamps of the decoded frames
+        self._shown = self._slots()  # (F,) for each output frame, the decoded frame it shows
         self._frames: Optional[Iterator] = None
-        self._pos = -1  # index of the frame ``_frames`` yielded last
+        self._pos = -1  # the decoded frame ``_frames`` yielded last (index into ``_pts``)
+        self._pos_rgb: Optional[np.ndarray] = None  # the frame at ``_pos`` converted, once it was
         self.seeks = 0  # how many times it sought (for tests and benchmarks)
 
     @property
     def n_frames(self) -> Optional[int]:
         """Frames in the clip, or None when its packets carry no timestamps."""
-        return None if self._pts is None else len(self._pts)
+        return None if self._shown is None else len(self._shown)
+
+    def _slots(self) -> Optional[np.ndarray]:
+        """For each output frame (constant rate), the index of the decoded frame it shows."""
+        if self._pts is None:
+            return None
+        rate = self._stream.average_rate or self._stream.guessed_rate
+        tb = self._stream.time_base
+        if not rate or tb is None:
+            return None
+        times = (float(t * tb) for t in self._pts)
+        return np.asarray([j for _, j in constant_rate(zip(times, range(len(self._pts))), float(rate))], np.int64)
 
     def _timestamps(self) -> Optional[np.ndarray]:
         """(F,) int64 presentation timestamps of the frames in order, or None."""
@@ -86,10 +101,14 @@ class FrameReader:
             IndexError: ``index`` is outside the clip.
         """
         index = int(index)
-        if index < 0 or (self._pts is not None and index >= len(self._pts)):
+        if index < 0 or (self._shown is not None and index >= len(self._shown)):
             raise IndexError(f"frame {index} is outside {self.path.name}")
-        if self._frames is None or not (self._pos < index <= self._pos + self.FORWARD):
-            self._start_before(index)
+        # the decoded frame to show: by timestamp, or (no timestamps) the index-th decoded
+        want = int(self._shown[index]) if self._shown is not None else index
+        if self._pos_rgb is not None and want == self._pos:  # read last, or shown again
+            return self._pos_rgb.copy()
+        if self._frames is None or not (self._pos < want <= self._pos + self.FORWARD):
+            self._start_before(want)
         while True:
             try:
                 frame = next(self._frames)  # type: ignore[arg-type]
@@ -97,16 +116,20 @@ class FrameReader:
                 self._frames = None
                 raise IndexError(f"frame {index} is outside {self.path.name}") from None
             pos = self._position(frame)
+            self._pos_rgb = None
             if pos is None:  # timestamps and frames disagree: count from the start instead
-                self._pts = None
-                self._start_before(index)
+                self._pts = self._shown = None
+                want = index
+                self._start_before(want)
                 continue
             self._pos = pos
-            if pos == index:
-                return _upright(_to_rgb(frame), _frame_rotation(frame, self._tagged))
-            if pos > index:  # the seek landed past it (should not happen): from the start
-                self._pts = None
-                self._start_before(index)
+            if pos == want:
+                self._pos_rgb = _upright(_to_rgb(frame), _frame_rotation(frame, self._tagged))
+                return self._pos_rgb.copy()
+            if pos > want:  # the seek landed past it (should not happen): from the start
+                self._pts = self._shown = None
+                want = index
+                self._start_before(want)
 
     def _position(self, frame) -> Optional[int]:  # noqa: ANN001 - av.VideoFrame
         """The index of a decoded frame: by its timestamp, or by counting without them."""
@@ -127,6 +150,7 @@ class FrameReader:
             self.seeks += 1
         self._frames = iter(self._container.decode(self._stream))
         self._pos = -1
+        self._pos_rgb = None
 
     def _reopen(self) -> None:
         self._container.close()

@@ -28,6 +28,7 @@ import numpy as np
 
 from dexstudio.core.errors import CorruptVideoError, NotAVideoError, UnreadableFileError
 from dexstudio.core.timebase import FrameRate
+from dexstudio.io.constant_rate import constant_rate
 
 _IMAGE_CODECS = {"png", "mjpeg", "jpegls", "bmp", "tiff", "webp", "gif", "jpeg2000", "ppm", "pgm"}
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
@@ -225,30 +226,46 @@ def _decode(p: Path, start: int, stop: Optional[int], notes: list[str]) -> Itera
 
     container = _open(p)
     index = -1
+    decoded = 0
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         tagged = _stream_rotation(stream) or 0
-        try:
+        rate_q = stream.average_rate or stream.guessed_rate
+        fps = float(rate_q) if rate_q else 0.0
+        tb = stream.time_base
+
+        def timed() -> Iterator[tuple[Optional[float], object]]:
+            nonlocal decoded
             for frame in container.decode(stream):
-                index += 1
-                if index < start:
+                decoded += 1
+                yield (None if frame.pts is None or tb is None else float(frame.pts * tb)), frame
+
+        last, last_rgb = None, None
+        try:
+            for slot, frame in constant_rate(timed(), fps):
+                index = slot
+                if slot < start:
                     continue
-                if stop is not None and index >= stop:
+                if stop is not None and slot >= stop:
                     return
-                yield index, _upright(_to_rgb(frame), _frame_rotation(frame, tagged))
+                if frame is last:  # shown for several slots (a variable-rate clip)
+                    yield slot, last_rgb.copy()  # type: ignore[union-attr]
+                    continue
+                last, last_rgb = frame, _upright(_to_rgb(frame), _frame_rotation(frame, tagged))
+                yield slot, last_rgb
         except (av.error.InvalidDataError, av.error.FFmpegError, EOFError) as exc:
-            if index < 0:
+            if index < 0 and decoded == 0:
                 raise CorruptVideoError(f"{p} is damaged: no frame could be decoded ({exc})",
                                         "re-encode or re-download the video") from None
-            notes.append(f"{p} is damaged after frame {index}: using the {index + 1} frames that decoded")
+            notes.append(f"{p} is damaged after frame {max(index, 0)}: using the {index + 1} frames that decoded")
             return
         if index < 0:
             raise CorruptVideoError(f"{p} is damaged or empty: no frame could be decoded",
                                     "re-encode or re-download the video")
         stated = int(stream.frames or 0)
-        if stated and index + 1 < stated and (stop is None or index + 1 < stop):
-            notes.append(f"{p} states {stated} frames but only {index + 1} decoded (truncated file?): "
+        if stated and decoded < stated and (stop is None or index + 1 < stop):
+            notes.append(f"{p} states {stated} frames but only {decoded} decoded (truncated file?): "
                          "using those")
     finally:
         container.close()
