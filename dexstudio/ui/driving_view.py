@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 import numpy as np
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Slot
 
-from dexstudio.core.errors import DexStudioError
 from dexstudio.core.rotation import euler_to_matrix
+from dexstudio.ui.driving_loader import DrivingFrameLoader
 
 if TYPE_CHECKING:
-    from dexstudio.io.frame_reader import FrameReader
     from dexstudio.ui.main_window import MainWindow
 
 DRIVING_CACHE_FRAMES = 120
@@ -39,27 +38,46 @@ class DrivingView(QObject):
         super().__init__(window)
         self._w = window
         self._cache: dict[tuple[str, int], np.ndarray] = {}  # (clip, frame) -> (H, W, 3) uint8
-        self._reader: Optional["FrameReader"] = None  # the open driving clip (seeks; no decode from the start)
+        self._shown: Optional[tuple[str, int]] = None  # the (clip, frame) the pane should show
+        self.loader = DrivingFrameLoader(self)  # reads frames off the GUI thread
+        self.loader.loaded.connect(self._on_loaded)
 
     def update_driving(self) -> None:
-        """Show the active take's driving frame at the playhead (decoded on demand)."""
+        """Show the active take's driving frame at the playhead: at once when it was read
+        before, else when the loader has read it (the newest request wins)."""
         w = self._w
         take = w.session.active_take()
         path = w.media.driving_path()
         if take is None or path is None or not Path(path).is_file():
+            self._shown = None
             w.viewer.driving.clear()
             return
         idx = w.session.playhead - take.start
         if idx < 0 or idx >= take.values.shape[0]:
             return
-        img = self._cache.get((path, idx))
+        self._shown = (str(path), idx)
+        img = self._cache.get(self._shown)
         if img is None:
-            img = self._read(path, idx)
-            if img is None:
-                return
-            if len(self._cache) > DRIVING_CACHE_FRAMES:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[(path, idx)] = img
+            self.loader.request(str(path), idx)
+            return
+        self._show(img, idx)
+
+    @Slot(str, int, object)
+    def _on_loaded(self, path: str, idx: int, img: object) -> None:
+        if img is None:
+            return
+        if len(self._cache) > DRIVING_CACHE_FRAMES:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[(path, idx)] = img  # type: ignore[assignment]
+        if self._shown == (path, idx):
+            self._show(img, idx)  # type: ignore[arg-type]
+
+    def _show(self, img: np.ndarray, idx: int) -> None:
+        """Put frame ``idx`` of the active take's clip and its overlays in the pane."""
+        w = self._w
+        take = w.session.active_take()
+        if take is None:
+            return
         w.viewer.driving.set_image(img)
         lm = w.media.landmarks.get(take.id)
         pts = lm[idx] if lm is not None and idx < len(lm) else None
@@ -71,24 +89,9 @@ class DrivingView(QObject):
             axes = axes_for(origin, length, take.values[idx, :3])
         w.viewer.driving.set_overlays(pts, axes)
 
-    def _read(self, path: str, idx: int) -> Optional[np.ndarray]:
-        """Frame ``idx`` of the clip at ``path`` through one open :class:`FrameReader`,
-        or None when it cannot be read."""
-        from dexstudio.io.frame_reader import FrameReader
-
-        try:
-            if self._reader is None or str(self._reader.path) != str(path):
-                self.close()
-                self._reader = FrameReader(path)
-            return self._reader.frame(idx)
-        except (DexStudioError, IndexError):
-            return None
-
     def close(self) -> None:
-        """Close the driving clip (the window closes, or another clip is shown)."""
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        """Stop the loader's thread and close the clip (the window closes)."""
+        self.loader.close()
 
     def result_head_axes(self) -> Optional[tuple[np.ndarray, np.ndarray]]:
         """Head axes of the result at the playhead: at the rendered head centre (the warp
