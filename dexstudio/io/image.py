@@ -4,6 +4,8 @@ Loading rules (what :func:`load_image` returns):
 
 - EXIF orientation is applied (a phone photo shot in portrait comes out upright) and
   the returned pixels are what a viewer shows.
+- HEIC / HEIF (iPhone photos) are read through ``pillow-heif`` (a dependency; its
+  rotation and mirroring are applied as the file states); AVIF through Pillow.
 - Transparency (RGBA, LA, palette with a transparent index) is composited over a
   neutral mid-grey (:data:`NEUTRAL_BACKGROUND`, or the ``background`` you pass). The
   alpha channel itself is available from :func:`read_image` (``DecodedImage.alpha``).
@@ -22,6 +24,7 @@ damaged image).
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from dataclasses import dataclass
@@ -52,9 +55,12 @@ _TRANSPOSE = {
 }
 
 # Container signatures of common video/audio files, to say "this is a video" instead of
-# a generic "not an image" when someone picks a clip (or a clip renamed .jpg).
+# a generic "not an image" when someone picks a clip (or a clip renamed .jpg). HEIF and
+# AVIF stills share the ISO container (``ftyp``) with MP4; their brands tell them apart.
 _VIDEO_MAGIC_AT_4 = (b"ftyp", b"moov", b"mdat", b"wide", b"free")
 _VIDEO_MAGIC_AT_0 = (b"\x1a\x45\xdf\xa3", b"OggS", b"FLV", b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3")
+
+_STILL_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
 
 _SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
                  ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
@@ -78,14 +84,37 @@ class DecodedImage:
     format: str
 
 
-def _looks_like_video(path: Path) -> bool:
+def _head(path: Path) -> bytes:
     try:
         with open(path, "rb") as f:
-            head = f.read(12)
+            return f.read(12)
     except OSError:
+        return b""
+
+
+def _is_heif_still(head: bytes) -> bool:
+    """An ISO-container still image (HEIC, HEIF, AVIF), by its ``ftyp`` brand."""
+    return head[4:8] == b"ftyp" and head[8:12] in _STILL_BRANDS
+
+
+def _looks_like_video(path: Path) -> bool:
+    head = _head(path)
+    if _is_heif_still(head):
         return False
     return head[4:8] in _VIDEO_MAGIC_AT_4 or head.startswith(_VIDEO_MAGIC_AT_0) or (
         head[:4] == b"RIFF" and head[8:12] in (b"AVI ", b"WAVE"))
+
+
+@functools.lru_cache(maxsize=1)
+def _heif_support() -> bool:
+    """Register ``pillow-heif``'s HEIC / HEIF opener with Pillow (once); False when it
+    is not installed."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return False
+    register_heif_opener()
+    return True
 
 
 def _check_readable(path: Path) -> None:
@@ -139,6 +168,7 @@ def read_image(path: PathLike) -> DecodedImage:
     """
     p = Path(path)
     _check_readable(p)
+    heif = _is_heif_still(_head(p)) and _heif_support()
     try:
         with open(p, "rb") as f:
             with warnings.catch_warnings():
@@ -159,11 +189,15 @@ def read_image(path: PathLike) -> DecodedImage:
         raise MediaError(f"{p} is too large to load safely",
                          "downscale the image below 89 megapixels first") from None
     except UnidentifiedImageError:
+        if _is_heif_still(_head(p)) and not heif:
+            raise NotAnImageError(f"{p} is a HEIC / HEIF photo and the HEIF reader is not installed",
+                                  "install it with `pip install pillow-heif`, or save the photo as "
+                                  "JPEG or PNG") from None
         if _looks_like_video(p):
             raise NotAnImageError(f"{p} is a video or audio file, not a still image",
                                   "use it as the driving clip, or export one frame of it as PNG") from None
         raise NotAnImageError(f"{p} is not an image DeX Studio can read",
-                              "use a PNG, JPEG, WebP, TIFF or BMP portrait") from None
+                              "use a PNG, JPEG, HEIC, WebP, AVIF, TIFF or BMP portrait") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise NotAnImageError(f"{p} is damaged or truncated ({exc})",
                               "re-export or re-download the image") from None

@@ -181,3 +181,53 @@ def test_large_image_loads_contiguous(media_dir):
     a = load_image(media_dir / "source" / "hallo_reference_7.jpg")
     assert a.shape == (3511, 3511, 3) and a.dtype == np.uint8
     assert a.flags.c_contiguous and a.flags.owndata
+
+
+def _landscape_pattern() -> np.ndarray:
+    """A smooth picture (lossy codecs keep it) with one bright top-left quarter."""
+    a = np.full((48, 64, 3), 60, np.uint8)
+    a[:24, :32] = (230, 200, 40)
+    return a
+
+
+@pytest.mark.parametrize("suffix", [".heic", ".avif"])
+def test_phone_formats_load(tmp_path, suffix):
+    """iPhone photos (HEIC) and AVIF load like any other portrait, upright as stored."""
+    if suffix == ".heic":
+        pytest.importorskip("pillow_heif")
+        from dexstudio.io.image import _heif_support
+
+        _heif_support()  # also registers the writer the test saves with
+    a = _landscape_pattern()
+    p = tmp_path / f"photo{suffix}"
+    Image.fromarray(a).save(p, quality=95)
+    got = load_image(p)
+    assert got.shape == a.shape
+    assert np.abs(got.astype(int) - a).mean() < 6
+
+
+def test_a_heic_shot_in_portrait_comes_out_upright(tmp_path):
+    pytest.importorskip("pillow_heif")
+    from dexstudio.io.image import _heif_support
+
+    _heif_support()
+    a = _landscape_pattern()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned: show it turned 90 deg clockwise
+    p = tmp_path / "portrait.heic"
+    Image.fromarray(np.ascontiguousarray(np.rot90(a, 1))).save(p, quality=95, exif=exif.tobytes())
+    got = load_image(p)
+    assert got.shape == a.shape
+    assert got[:24, :32].mean() > 150 and got[24:, 32:].mean() < 90
+
+
+def test_a_heic_is_not_taken_for_a_video(tmp_path, monkeypatch):
+    """HEIC shares MP4's container: without its reader it is named, not called a video."""
+    import dexstudio.io.image as image_mod
+
+    monkeypatch.setattr(image_mod, "_heif_support", lambda: False)
+    p = tmp_path / "IMG_0001.HEIC"
+    p.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64))
+    with pytest.raises(NotAnImageError, match="HEIC") as e:
+        load_image(p)
+    assert "pillow-heif" in e.value.hint
