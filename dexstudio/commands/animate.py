@@ -246,7 +246,7 @@ def _first_then(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.nd
             close()
 
 
-def run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions = AnimateOptions(),
+def run_animate(source: Path, driving: Path, output: Path | str, opts: AnimateOptions = AnimateOptions(),
                 progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
                 frame_hook: Optional[Callable[[int, np.ndarray], None]] = None) -> AnimateSummary:
     """Animate ``source`` with ``driving`` into ``output`` (see the module docstring).
@@ -259,8 +259,12 @@ def run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions 
     thread took 14.2-14.9 s of CPU against 14.6-16.8 (8.34-8.76 s wall against 8.22-9.54),
     although a single frame's remap alone is ~2 ms slower on one thread.
 
-    Raises typed errors (unreadable files, no face, read-only output, Cancelled); a failed
-    or cancelled run leaves nothing at ``output``.
+    ``output``: a ``.mp4`` / ``.m4v`` / ``.mov`` file (H.264 with the driving audio), or a
+    folder, existing or named with a trailing ``/``, for PNG frames
+    (:func:`dexstudio.io.export.format_for_output`).
+
+    Raises typed errors (unreadable files, no face, read-only output, an output name of
+    another kind, Cancelled); a failed or cancelled run leaves nothing at ``output``.
     """
     from dexstudio.worker.device import single_threaded_kernels
 
@@ -268,19 +272,20 @@ def run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions 
         return _run_animate(source, driving, output, opts, progress, cancel, frame_hook)
 
 
-def _run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions,
+def _run_animate(source: Path, driving: Path, output: Path | str, opts: AnimateOptions,
                  progress: Optional[ProgressCallback], cancel: Optional[CancelToken],
                  frame_hook: Optional[Callable[[int, np.ndarray], None]]) -> AnimateSummary:
     from dexstudio.core.timebase import FrameRange
     from dexstudio.io.export import (ExportFormat, ExportLayout, ExportSettings, VideoExporter,
-                                     check_output_writable)
+                                     check_output_writable, format_for_output)
     from dexstudio.io.image import load_image
     from dexstudio.io.video_reader import iter_frames
     from dexstudio.motion.extract import run_extraction
 
     t0 = time.perf_counter()
+    fmt = format_for_output(str(output))
     output = Path(output)
-    check_output_writable(output, ExportFormat.MP4)  # fail on a read-only folder before any work
+    check_output_writable(output, fmt)  # fail on a read-only folder before any work
     if opts.save_project is not None:
         check_output_writable(Path(opts.save_project), ExportFormat.MP4)
     # load and analyse the source while the driving clip is tracked (both use a core
@@ -338,7 +343,8 @@ def _run_animate(source: Path, driving: Path, output: Path, opts: AnimateOptions
     ev = evaluate_document(doc)
     n = len(ev)
     processes = animator.render_processes()
-    settings = ExportSettings(fps=track.rate, crf=opts.crf, preset=opts.preset, frame_range=FrameRange(0, n),
+    settings = ExportSettings(fps=track.rate, format=fmt, crf=opts.crf, preset=opts.preset,
+                              frame_range=FrameRange(0, n),
                               audio_source=Path(driving),
                               layout=ExportLayout.SIDE_BY_SIDE if opts.side_by_side else ExportLayout.RESULT,
                               encoder_threads=encoder_threads(processes, opts.paste_back or opts.side_by_side))
@@ -401,7 +407,7 @@ def run(args: argparse.Namespace) -> int:
                           full_turns=args.full_turns, moving_background=args.moving_background)
     bar = TextProgressBar("animate", enabled=None if not args.quiet else False)
     try:
-        s = run_animate(Path(args.source), Path(args.driving), Path(args.output), opts, progress=bar)
+        s = run_animate(Path(args.source), Path(args.driving), args.output, opts, progress=bar)
     finally:
         bar.finish()
     audio = "with audio" if s.has_audio else "no audio"
@@ -416,7 +422,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("animate", help="animate a portrait with a driving video (headless)")
     p.add_argument("--source", required=True, metavar="IMG", help="source portrait (jpg, png, ...)")
     p.add_argument("--driving", required=True, metavar="VIDEO", help="driving video")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.mp4")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.mp4",
+                   help="the video (.mp4, .m4v, .mov: H.264 with the driving audio), or a folder "
+                        "ending in / for PNG frames")
     add_motion_arguments(p)
     p.add_argument("--size", type=int, default=512, help="working crop size in pixels (default 512)")
     g = p.add_mutually_exclusive_group()

@@ -59,7 +59,7 @@ def run_render_command(args: argparse.Namespace) -> RenderSummary:
     token = CancelToken()
     try:
         return render_project(
-            doc, Path(args.output), frame_range=parse_range(args.range),
+            doc, args.output, frame_range=parse_range(args.range),
             output_options=OutputOptions(size=args.size, paste_back=args.paste_back),
             config=worker_config(args), crf=args.crf,
             include_audio=False if args.no_audio else None, progress=bar, cancel=token,
@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="render an edited project (.dexproj) to a video, headless")
     p.add_argument("project", metavar="PROJECT.dexproj")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.mp4")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.mp4",
+                   help="the video (.mp4, .m4v, .mov), or a folder ending in / for PNG frames")
     p.add_argument("--range", metavar="A:B", help="project frames A (inclusive) to B (exclusive); "
                                                  "default: the project's range")
     g = p.add_mutually_exclusive_group()

@@ -221,6 +221,31 @@ def pad_to_even(image: np.ndarray) -> np.ndarray:
 # output checks
 
 
+#: file name endings written as MP4 (H.264); QuickTime and players read all three
+MP4_SUFFIXES = (".mp4", ".m4v", ".mov")
+
+
+def format_for_output(path: str) -> ExportFormat:
+    """The export format a command-line output path asks for: a folder (an existing one,
+    or a path ending in ``/``) gets a PNG sequence, a ``.mp4`` / ``.m4v`` / ``.mov`` name
+    an MP4.
+
+    Raises:
+        OutputError: any other name (``out.gif``, ``out.avi``, ``out`` without an
+            ending), which used to get an MP4 under a misleading name.
+    """
+    raw = str(path)
+    if raw.endswith(("/", os.sep)) or Path(raw).is_dir():
+        return ExportFormat.PNG_SEQUENCE
+    suffix = Path(raw).suffix.lower()
+    if suffix in MP4_SUFFIXES:
+        return ExportFormat.MP4
+    what = f"{suffix} files" if suffix else f"{Path(raw).name!r} (a name without an ending)"
+    raise OutputError(f"cannot write {what}: DeX Studio writes H.264 video or PNG frames",
+                      f"name the output {Path(raw).stem or 'result'}.mp4 for a video, or end it with / "
+                      "for a folder of PNG frames")
+
+
 def check_output_writable(target: Path, fmt: ExportFormat) -> None:
     """Fail before any work when ``target`` cannot be written (typed :class:`OutputError`)."""
     folder = target.parent if str(target.parent) else Path(".")

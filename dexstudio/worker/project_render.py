@@ -160,13 +160,15 @@ class RenderSummary:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
-def render_project(doc: Document, output: Path, *, frame_range: Optional[FrameRange] = None,
+def render_project(doc: Document, output: Path | str, *, frame_range: Optional[FrameRange] = None,
                    output_options: OutputOptions = OutputOptions(), config: WorkerConfig = WorkerConfig(),
                    crf: Optional[int] = None, include_audio: Optional[bool] = None,
                    animator_factory: Optional[AnimatorFactory] = None,
                    progress: ProgressCallback = null_progress, cancel: Optional[CancelToken] = None,
                    on_warning: Callable[[str], None] = lambda msg: None) -> RenderSummary:
-    """Render ``doc`` to an MP4 at ``output`` through a :class:`RenderWorker` and the exporter.
+    """Render ``doc`` to an MP4 at ``output`` through a :class:`RenderWorker` and the exporter
+    (or to PNG frames in a folder: an existing one, or a path ending in ``/``;
+    :func:`dexstudio.io.export.format_for_output`).
 
     Nothing appears at ``output`` unless the whole range rendered and encoded (the
     exporter writes a temp file and renames it; an error, a cancel or Ctrl-C removes it).
@@ -175,9 +177,12 @@ def render_project(doc: Document, output: Path, *, frame_range: Optional[FrameRa
         animator_factory: override the project's animator (tests).
         on_warning: called with a message on a device fallback (from the worker thread).
     """
-    from dexstudio.io.export import ExportSettings, VideoExporter
+    from dexstudio.io.export import ExportSettings, VideoExporter, check_output_writable, format_for_output
 
     t0 = time.perf_counter()
+    fmt = format_for_output(str(output))
+    output = Path(output)
+    check_output_writable(output, fmt)
     spec = project_render_spec(doc, frame_range, include_audio)
     source = load_source(spec)
     factory = animator_factory or animator_factory_for(spec.render)
@@ -187,7 +192,7 @@ def render_project(doc: Document, output: Path, *, frame_range: Optional[FrameRa
         fell_back.append(ev)
         on_warning(ev.message)
 
-    settings = ExportSettings(fps=spec.rate, crf=crf if crf is not None else doc.state.export.crf,
+    settings = ExportSettings(fps=spec.rate, format=fmt, crf=crf if crf is not None else doc.state.export.crf,
                               frame_range=spec.audio_range or FrameRange(0, len(spec.frame_range)),
                               audio_source=spec.audio_source)
     total = len(spec.frame_range)

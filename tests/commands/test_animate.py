@@ -111,6 +111,27 @@ def test_read_only_output_folder_fails_before_work(tmp_path, sample_portrait, sh
     assert list(ro.iterdir()) == []
 
 
+def test_a_folder_output_gets_png_frames(tmp_path, sample_portrait, short_driving, capsys) -> None:
+    out = tmp_path / "frames"
+    rc = main(["animate", "--source", str(sample_portrait), "--driving", str(short_driving),
+               "-o", str(out) + "/", "-q", "--size", "128"])
+    assert rc == 0 and "24 frames" in capsys.readouterr().out
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"frame_{i:06d}.png" for i in range(24)]
+    assert np.asarray(Image.open(out / names[0])).shape == (128, 128, 3)
+
+
+@pytest.mark.parametrize("name", ["o.gif", "o.avi", "o"])
+def test_an_output_name_of_another_kind_is_refused_before_work(tmp_path, sample_portrait, short_driving,
+                                                               capsys, name) -> None:
+    """It used to get an MP4 under that name."""
+    rc = main(["animate", "--source", str(sample_portrait), "--driving", str(short_driving),
+               "-o", str(tmp_path / name), "-q"])
+    err = capsys.readouterr().err
+    assert rc == OutputError.exit_code and ".mp4" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_no_face_source_is_a_clean_cli_error(tmp_path, short_driving, capsys) -> None:
     blank = tmp_path / "blank.png"
     Image.fromarray(np.full((300, 300, 3), 200, np.uint8)).save(blank)

@@ -395,3 +395,16 @@ def test_encoder_threads_reach_x264(tmp_path, portrait):
     assert _x264_threads(auto) != "threads=1" or (os.cpu_count() or 1) == 1  # x264's own: 1.5 per core
     with pytest.raises(ValueError):
         ExportSettings(fps=fps, encoder_threads=-1)
+
+
+def test_the_output_name_chooses_the_format(tmp_path):
+    from dexstudio.io.export import ExportFormat, format_for_output
+
+    assert format_for_output(str(tmp_path / "a.mp4")) is ExportFormat.MP4
+    assert format_for_output(str(tmp_path / "a.MOV")) is ExportFormat.MP4
+    assert format_for_output(str(tmp_path / "a.m4v")) is ExportFormat.MP4
+    assert format_for_output(str(tmp_path / "new_folder") + "/") is ExportFormat.PNG_SEQUENCE
+    assert format_for_output(str(tmp_path)) is ExportFormat.PNG_SEQUENCE  # an existing folder
+    for bad in ("a.gif", "a.webm", "a"):
+        with pytest.raises(OutputError, match="cannot write"):
+            format_for_output(str(tmp_path / bad))
