@@ -30,6 +30,7 @@ import contextlib
 import enum
 import errno
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -246,6 +247,22 @@ def format_for_output(path: str) -> ExportFormat:
                       "for a folder of PNG frames")
 
 
+_PNG_FRAME = re.compile(r"frame_\d+\.png")
+
+
+def _check_replaceable_folder(target: Path) -> None:
+    """A PNG export replaces its folder as a whole: refuse a folder that holds anything
+    but an earlier export's frames (``-o ~/Desktop/`` must not empty the desktop)."""
+    if not target.is_dir():
+        return
+    others = [p.name for p in target.iterdir() if not (_PNG_FRAME.fullmatch(p.name) and p.is_file())]
+    if others:
+        shown = ", ".join(sorted(others)[:3]) + (" ..." if len(others) > 3 else "")
+        raise OutputError(f"the folder {target} holds other files ({shown}); a PNG export replaces "
+                          "its folder as a whole", "choose a new folder name, an empty folder or an "
+                          "earlier export's folder")
+
+
 def check_output_writable(target: Path, fmt: ExportFormat) -> None:
     """Fail before any work when ``target`` cannot be written (typed :class:`OutputError`)."""
     folder = target.parent if str(target.parent) else Path(".")
@@ -254,6 +271,8 @@ def check_output_writable(target: Path, fmt: ExportFormat) -> None:
     if fmt is ExportFormat.PNG_SEQUENCE and target.exists() and not target.is_dir():
         raise OutputError(f"{target} exists and is not a folder",
                           "a PNG sequence is written into a folder: choose a folder name")
+    if fmt is ExportFormat.PNG_SEQUENCE:
+        _check_replaceable_folder(target)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -378,6 +397,11 @@ class _PngSink:
 
     def finish(self) -> None:
         backup: Optional[Path] = None
+        try:
+            _check_replaceable_folder(self._target)  # files may have arrived since the start
+        except OutputError:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            raise
         try:
             if self._target.exists():  # replace a previous export of the same name
                 backup = self._target.with_name(f".{self._target.name}.old-{uuid.uuid4().hex[:8]}")

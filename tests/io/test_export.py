@@ -302,6 +302,26 @@ def test_png_sequence(tmp_path, portrait):
     assert only_files(tmp_path) == ["seq"]
 
 
+def test_a_png_export_never_replaces_a_folder_of_other_files(tmp_path, portrait):
+    """A PNG export replaces its folder as a whole: a folder holding anything but an
+    earlier export's frames (the user's own files) is refused, before and at the end."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    settings = ExportSettings(fps=FrameRate(30), format=ExportFormat.PNG_SEQUENCE)
+    with pytest.raises(OutputError, match="holds other files"):
+        export_frames(out, list(moving_frames(portrait, 2)), settings)
+    assert only_files(out) == ["notes.txt"]
+    # a file that arrives during the export is also kept (checked again at the end)
+    (out / "notes.txt").unlink()
+    with pytest.raises(OutputError, match="holds other files"):
+        with VideoExporter(out, settings) as ex:
+            ex.write(next(iter(moving_frames(portrait, 1))))
+            (out / "late.txt").write_text("keep me too")
+    assert only_files(out) == ["late.txt"]
+    assert only_files(tmp_path) == ["mine"]  # no temporary folder left
+
+
 def test_png_sequence_cancel_leaves_nothing(tmp_path, portrait):
     token = CancelToken()
     with pytest.raises(Cancelled):
