@@ -127,6 +127,8 @@ class AnimateSummary:
     peak_rss_mb: float
     motion_cache_hit: bool
     render_process_rss_mb: float = 0.0
+    size: tuple[int, int] = (0, 0)  # (w, h) of the written frames
+    scaled_from: Optional[tuple[int, int]] = None  # frames scaled down to H.264's largest
 
     @property
     def fps(self) -> float:
@@ -369,7 +371,8 @@ def _run_animate(source: Path, driving: Path, output: Path | str, opts: AnimateO
     return AnimateSummary(output=output, frames=result.frames, seconds=t_end - t0, extract_seconds=t_ex,
                           render_seconds=t_end - t1, has_audio=result.has_audio, peak_rss_mb=peak_rss_mb(),
                           render_process_rss_mb=peak_rss_mb(children=True),
-                          motion_cache_hit=res.report.cache_hit)
+                          motion_cache_hit=res.report.cache_hit, size=result.size,
+                          scaled_from=result.scaled_from)
 
 
 def add_motion_arguments(p: argparse.ArgumentParser) -> None:
@@ -415,6 +418,10 @@ def run(args: argparse.Namespace) -> int:
           f"{'cached' if s.motion_cache_hit else 'extracted'} {s.extract_seconds:.2f} s, render+export "
           f"{s.render_seconds:.2f} s), {audio}, peak RSS {s.peak_rss_mb:.0f} MB"
           f"{render_process_note(s.render_process_rss_mb)} -> {s.output}")
+    if s.scaled_from is not None:
+        from dexstudio.io.export import scaled_note
+
+        print(f"animate: note: {scaled_note(s.scaled_from, s.size)}")
     return 0
 
 

@@ -79,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"render: {s.frames} frames in {s.seconds:.2f} s ({s.fps:.1f} fps on {s.device}"
           f"{', after a GPU fallback' if s.fell_back else ''}), cache hits {st.hits}/{looked} "
           f"({hit_pct:.0f}%), {'with audio' if s.has_audio else 'no audio'} -> {s.output}")
+    if s.scaled_from is not None:
+        from dexstudio.io.export import scaled_note
+
+        print(f"render: note: {scaled_note(s.scaled_from, s.size)}")
     return 0
 
 

@@ -123,13 +123,47 @@ class ExportSettings:
 
 @dataclass(frozen=True)
 class ExportResult:
-    """What an export wrote: ``frames`` frames of ``size`` (w, h), ``duration`` seconds."""
+    """What an export wrote: ``frames`` frames of ``size`` (w, h), ``duration`` seconds.
+    ``scaled_from``: the (w, h) the frames had when an MP4 had to scale them down to
+    H.264's largest frame (:func:`h264_fit`), else None."""
 
     path: Path
     frames: int
     size: tuple[int, int]
     duration: Fraction
     has_audio: bool
+    scaled_from: Optional[tuple[int, int]] = None
+
+
+#: H.264's largest frame (level 6.2): 139264 macroblocks of 16 x 16 pixels (35.7 megapixels),
+#: and no side longer than sqrt(8 x 139264) macroblocks (16,880 pixels)
+H264_MAX_MACROBLOCKS = 139264
+H264_MAX_SIDE_MB = int((8 * H264_MAX_MACROBLOCKS) ** 0.5)
+
+
+def scaled_note(scaled_from: tuple[int, int], size: tuple[int, int]) -> str:
+    """What to tell the user when an MP4's frames were scaled down by :func:`h264_fit`."""
+    return (f"the frames ({scaled_from[0]} x {scaled_from[1]}) are larger than H.264 allows; the video is "
+            f"{size[0]} x {size[1]} (use a folder -o FOLDER/ for full-size PNG frames)")
+
+
+def h264_fit(width: int, height: int) -> tuple[int, int]:
+    """The largest even (w, h) of the same aspect that H.264 allows, no larger than
+    (width, height): a 48-megapixel phone photo pasted back (8064 x 6048) would otherwise
+    give a file x264 writes but no player is required to decode (and phones refuse).
+    """
+    def fits(w: int, h: int) -> bool:
+        mw, mh = -(-w // 16), -(-h // 16)
+        return mw * mh <= H264_MAX_MACROBLOCKS and max(mw, mh) <= H264_MAX_SIDE_MB
+
+    if fits(width, height):
+        return width, height
+    k = min((H264_MAX_MACROBLOCKS * 256 / (width * height)) ** 0.5, H264_MAX_SIDE_MB * 16 / max(width, height))
+    while True:
+        w, h = max(2, int(width * k) // 2 * 2), max(2, int(height * k) // 2 * 2)
+        if fits(w, h):
+            return w, h
+        k *= 0.995
 
 
 # ---------------------------------------------------------------------------------------
@@ -470,6 +504,7 @@ class VideoExporter:
         self._frames = 0
         self._state = "open"
         self.result: Optional[ExportResult] = None
+        self.scaled_from: Optional[tuple[int, int]] = None  # frames scaled down to H.264's largest
 
     @property
     def frames_written(self) -> int:
@@ -487,6 +522,13 @@ class VideoExporter:
         if s.size is not None:
             frame = fit_into(frame, s.size)
         if s.format is ExportFormat.MP4:
+            h, w = frame.shape[:2]
+            fw, fh = h264_fit(w, h)
+            if (fw, fh) != (w, h):  # larger than H.264 allows: scaled down, aspect kept
+                self.scaled_from = (w, h)
+                # a mild scale (0.85 for 48 MP): bilinear, 38 against 201 ms a frame with INTER_AREA
+                mild = fw > 0.5 * w
+                frame = cv2.resize(frame, (fw, fh), interpolation=cv2.INTER_LINEAR if mild else cv2.INTER_AREA)
             frame = pad_to_even(frame)
         return np.ascontiguousarray(frame)
 
@@ -539,7 +581,7 @@ class VideoExporter:
         assert self._size is not None
         self.result = ExportResult(path=self.path, frames=self._frames, size=self._size,
                                    duration=self._frames * Fraction(self.settings.fps.den, self.settings.fps.num),
-                                   has_audio=self._sink.has_audio)
+                                   has_audio=self._sink.has_audio, scaled_from=self.scaled_from)
         return self.result
 
     def abort(self, exc: Optional[BaseException] = None) -> None:

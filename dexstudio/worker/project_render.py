@@ -154,6 +154,8 @@ class RenderSummary:
     stats: CacheStats
     device: str
     fell_back: bool
+    size: tuple[int, int] = (0, 0)  # (w, h) of the written frames
+    scaled_from: Optional[tuple[int, int]] = None  # frames scaled down to H.264's largest
 
     @property
     def fps(self) -> float:
@@ -211,7 +213,8 @@ def render_project(doc: Document, output: Path | str, *, frame_range: Optional[F
         device = worker.device
     assert result is not None
     return RenderSummary(output=Path(output), frames=result.frames, seconds=time.perf_counter() - t0,
-                         has_audio=result.has_audio, stats=stats, device=device, fell_back=bool(fell_back))
+                         has_audio=result.has_audio, stats=stats, device=device, fell_back=bool(fell_back),
+                         size=result.size, scaled_from=result.scaled_from)
 
 
 class DocumentRenderFeed:

@@ -132,6 +132,21 @@ def test_an_output_name_of_another_kind_is_refused_before_work(tmp_path, sample_
     assert list(tmp_path.iterdir()) == []
 
 
+def test_frames_larger_than_h264_allows_are_scaled_and_the_user_told(tmp_path, sample_portrait, short_driving,
+                                                                       capsys, monkeypatch) -> None:
+    """A 48-megapixel photo pasted back is larger than any H.264 level allows (tested
+    here with a smaller limit): the video is scaled down and the summary says so."""
+    import dexstudio.io.export as export_mod
+
+    monkeypatch.setattr(export_mod, "H264_MAX_MACROBLOCKS", 400)  # 320 x 320 at most
+    rc = main(["animate", "--source", str(sample_portrait), "--driving", str(short_driving),
+               "-o", str(tmp_path / "o.mp4"), "-q", "--paste-back"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "larger than H.264 allows" in out and "(512 x 512)" in out
+    info = _probe(tmp_path / "o.mp4")
+    assert info.width == info.height and info.width <= 320
+
+
 def test_no_face_source_is_a_clean_cli_error(tmp_path, short_driving, capsys) -> None:
     blank = tmp_path / "blank.png"
     Image.fromarray(np.full((300, 300, 3), 200, np.uint8)).save(blank)

@@ -428,3 +428,32 @@ def test_the_output_name_chooses_the_format(tmp_path):
     for bad in ("a.gif", "a.webm", "a"):
         with pytest.raises(OutputError, match="cannot write"):
             format_for_output(str(tmp_path / bad))
+
+
+def test_frames_larger_than_h264_allows_are_scaled_to_its_largest():
+    from dexstudio.io.export import H264_MAX_MACROBLOCKS, h264_fit
+
+    assert h264_fit(3511, 3511) == (3511, 3511)  # hallo_reference_7 pasted back: allowed
+    assert h264_fit(1920, 1080) == (1920, 1080)
+    w, h = h264_fit(8064, 6048)  # a 48-megapixel phone photo pasted back
+    assert w % 2 == 0 and h % 2 == 0 and abs(w / h - 8064 / 6048) < 0.002
+    assert -(-w // 16) * -(-h // 16) <= H264_MAX_MACROBLOCKS
+    assert w * h > 0.98 * H264_MAX_MACROBLOCKS * 256  # the largest that fits, within 2 %
+    w, h = h264_fit(20000, 400)  # too long a side
+    assert w <= 16880 and abs(w / h - 50) < 0.3
+
+
+def test_an_oversized_mp4_export_is_scaled_and_says_so(tmp_path, monkeypatch):
+    import dexstudio.io.export as export_mod
+    from dexstudio.io.video_reader import probe
+
+    monkeypatch.setattr(export_mod, "H264_MAX_MACROBLOCKS", 20)  # a tiny "largest frame"
+    monkeypatch.setattr(export_mod, "H264_MAX_SIDE_MB", 8)
+    frames = [np.full((64, 160, 3), 40 * i, np.uint8) for i in range(3)]  # 10 x 4 macroblocks
+    res = export_frames(tmp_path / "o.mp4", frames, ExportSettings(fps=FrameRate(30)))
+    assert res.scaled_from == (160, 64)
+    w, h = res.size
+    assert -(-w // 16) * -(-h // 16) <= 20 and abs(w / h - 2.5) < 0.15
+    assert (probe(tmp_path / "o.mp4").width, probe(tmp_path / "o.mp4").height) == (w, h)
+    small = export_frames(tmp_path / "s.mp4", [np.zeros((32, 48, 3), np.uint8)], ExportSettings(fps=FrameRate(30)))
+    assert small.scaled_from is None and small.size == (48, 32)
