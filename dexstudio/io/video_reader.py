@@ -273,8 +273,11 @@ def _decode(p: Path, start: int, stop: Optional[int], notes: list[str]) -> Itera
 
 def iter_frames(path: str | os.PathLike[str], start: int = 0,
                 stop: Optional[int] = None) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield ``(index, rgb)`` for frames ``start <= index < stop`` in decode order.
+    """Yield ``(index, rgb)`` for frames ``start <= index < stop`` in order.
 
+    Frame ``index`` is the picture at ``index / fps`` seconds into the clip (``fps`` =
+    :func:`probe`'s rate): an evenly timed clip's frames one by one, an unevenly timed
+    one's re-timed (:mod:`dexstudio.io.constant_rate`), upright (``VideoInfo.rotation``).
     ``rgb`` is an (H, W, 3) uint8 array, freshly allocated per frame (the caller may
     keep it; this function keeps nothing). Frames before ``start`` are decoded and
     discarded. A damaged file that decodes some frames warns
