@@ -58,6 +58,7 @@ from dexstudio.motion.expression import (
 from dexstudio.motion.face_model import CanonicalFace, load_canonical_face
 from dexstudio.motion.face_select import Box, FaceFollower, FaceRule, choose_face
 from dexstudio.motion.lanes import auto_lanes, tracked_in_order
+from dexstudio.motion.face_window import FaceWindow
 from dexstudio.motion.pose import PoseFit, PoseWeights, solve_pose, solve_pose_2d
 from dexstudio.motion.tracker import FaceObservation, FaceTracker, MediaPipeTracker
 
@@ -260,7 +261,8 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker 
                  face: Optional[CanonicalFace] = None, total: Optional[int] = None,
                  progress: Optional[ProgressCallback] = None, cancel: Optional[CancelToken] = None,
                  workdir: Optional[Path] = None,
-                 landmarks_path: Optional[Path] = None) -> tuple[MotionTrack, ExtractReport]:
+                 landmarks_path: Optional[Path] = None,
+                 window: Optional[FaceWindow] = None) -> tuple[MotionTrack, ExtractReport]:
     """Track a stream of frames into a :class:`MotionTrack` (no file, no cache).
 
     Args:
@@ -275,6 +277,8 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker 
         landmarks_path: where to write the (F, 478, 2) float32 overlay landmarks ``.npy``
             (atomically); None = an anonymous temp file in ``workdir`` that lives as long
             as the returned array. Unused unless ``settings.keep_landmarks_2d``.
+        window: track inside this window of each frame (:mod:`dexstudio.motion.face_window`);
+            everything returned is in frame pixels.
     Raises:
         NoFaceError: no frame had a face. Cancelled: via ``cancel``.
     """
@@ -294,9 +298,12 @@ def track_frames(frames: Iterable[tuple[int, np.ndarray]], tracker: FaceTracker 
     zero_quat = np.array([1.0, 0, 0, 0])
     n = 0
     try:
-        ordered = tracked_in_order(frames, trackers, rate, base_ts, cancel=cancel)
+        fed = frames if window is None else window.crop_frames(frames)
+        ordered = tracked_in_order(fed, trackers, rate, base_ts, cancel=cancel)
         with contextlib.closing(ordered) as results:
             for n_seen, (index, faces) in enumerate(results):
+                if window is not None:
+                    faces = [window.to_frame(f) for f in faces]
                 # VIDEO mode looking for up to max_faces: while fewer are present MediaPipe
                 # re-runs its detector every frame, which costs ~3 ms but gives much steadier
                 # landmarks than pure tracking (measured on liveportrait_d10: expression
@@ -522,9 +529,13 @@ def run_extraction(path: str | os.PathLike[str], settings: ExtractSettings = Ext
         with contextlib.ExitStack() as more, warnings.catch_warnings(record=True) as caught:
             extra = [more.enter_context(factory(settings)) for _ in range(n_lanes - 1)]
             warnings.simplefilter("always", TruncatedVideoWarning)
-            track, report = track_frames(
-                iter_frames_prefetched(p), [tracker, *extra], settings, info.rate, (info.width, info.height),
-                total=info.n_frames, progress=progress, cancel=cancel, landmarks_path=lm_path)
+
+            def track(window: Optional[FaceWindow] = None) -> tuple[MotionTrack, ExtractReport]:
+                return track_frames(
+                    iter_frames_prefetched(p), [tracker, *extra], settings, info.rate, (info.width, info.height),
+                    total=info.n_frames, progress=progress, cancel=cancel, landmarks_path=lm_path, window=window)
+
+            track, report = _track_small_faces_too(track, p, tracker, cancel)
         truncated = any(issubclass(w.category, TruncatedVideoWarning) for w in caught)
         for w in caught:
             warnings.warn(w.message, w.category, stacklevel=2)
@@ -539,6 +550,60 @@ def run_extraction(path: str | os.PathLike[str], settings: ExtractSettings = Ext
         except (OSError, OutputError):
             pass  # an unwritable cache only costs speed
     return ExtractResult(track, report)
+
+
+#: a clip whose face is lost in more than this share of its frames is tracked again
+#: inside a window around the face (:mod:`dexstudio.motion.face_window`)
+SMALL_FACE_RETRY_LOST = 0.5
+#: frames searched for a small face: this many, spread over the clip
+SMALL_FACE_SEARCH_FRAMES = 3
+
+
+def _track_small_faces_too(track: Callable[..., tuple[MotionTrack, ExtractReport]], path: Path,
+                           tracker: FaceTracker, cancel: Optional[CancelToken],
+                           ) -> tuple[MotionTrack, ExtractReport]:
+    """``track()`` on whole frames; if that finds no face, or loses it in most frames,
+    search a few frames in tiles for a small face and track again inside a window around
+    it (:mod:`dexstudio.motion.face_window`), keeping whichever lost fewer frames. A clip
+    whose face is found costs nothing extra."""
+    from dexstudio.io.frame_reader import FrameReader
+    from dexstudio.motion.face_window import find_face_window
+
+    try:
+        first: Optional[tuple[MotionTrack, ExtractReport]] = track()
+        if first[1].n_lost <= SMALL_FACE_RETRY_LOST * first[1].n_frames:
+            return first
+        failure: Optional[NoFaceError] = None
+    except NoFaceError as exc:
+        first, failure = None, exc
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    with FrameReader(path) as reader:
+        n = reader.n_frames or 1
+        picks = sorted({int(round(k * (n - 1) / max(1, SMALL_FACE_SEARCH_FRAMES - 1)))
+                        for k in range(SMALL_FACE_SEARCH_FRAMES)})
+        samples = []
+        for i in picks:
+            try:
+                samples.append(reader.frame(i))
+            except IndexError:
+                continue
+    window = find_face_window(samples, tracker.detect_image) if samples else None
+    if window is None:
+        if first is not None:
+            return first
+        assert failure is not None
+        raise failure
+    try:
+        second = track(window)
+    except NoFaceError:
+        if first is not None:
+            return first
+        assert failure is not None
+        raise failure from None
+    if first is not None and first[1].n_lost <= second[1].n_lost:
+        return first
+    return second
 
 
 def extract_motion(path: str | os.PathLike[str], settings: ExtractSettings = ExtractSettings(),

@@ -278,3 +278,29 @@ def test_a_phone_clip_stored_sideways_tracks_as_shown(sample_frames, tmp_path):
     phone = run_extraction(tmp_path / "phone.mp4", cache=False).track
     assert phone.valid.all()
     assert np.abs(phone.euler - upright.euler).max() < 1.5, np.abs(phone.euler - upright.euler).max(0)
+
+
+def test_a_small_face_in_a_wide_frame_is_found_and_tracked(sample_frames, tmp_path):
+    """The sample's face (~45 % of its 512 px frame) shrunk into a 1280 x 720 frame as a
+    160 px square (a face ~10 % of the height, a webcam shot): whole frames show the
+    detector no face; extraction finds it in tiles and tracks it inside a window, in
+    frame pixels."""
+    frames = sample_frames[:12]
+    wide = []
+    for f in frames:
+        big = np.full((720, 1280, 3), 140, np.uint8)
+        big[380:540, 820:980] = cv2.resize(f, (160, 160), interpolation=cv2.INTER_AREA)
+        wide.append(big)
+    upright = run_extraction(write_frames(tmp_path / "close.mp4", frames), cache=False).track
+    r = run_extraction(write_frames(tmp_path / "wide.mp4", wide), cache=False)
+    t = r.track
+    assert r.report.n_lost == 0
+    assert np.abs(t.euler - upright.euler).mean() < 2.0, np.abs(t.euler - upright.euler).mean(0)
+    lm = t.landmarks_2d[0][:468]
+    assert (lm[:, 0] > 820).all() and (lm[:, 0] < 980).all() and (lm[:, 1] > 380).all() and (lm[:, 1] < 540).all()
+
+
+def test_a_clip_without_any_face_still_says_so(sample_frames, tmp_path):
+    blank = [np.full_like(sample_frames[0], 90) for _ in range(6)]
+    with pytest.raises(NoFaceError, match="no face was found"):
+        run_extraction(write_frames(tmp_path / "blank.mp4", blank), cache=False)
