@@ -45,7 +45,7 @@ from dexstudio.core.motion import MotionSource, MotionTrack
 from dexstudio.core.progress import CancelToken, Progress, ProgressCallback
 from dexstudio.core.rotation import matrix_to_euler, matrix_to_quaternion, quaternion_to_matrix
 from dexstudio.core.timebase import FrameRate
-from dexstudio.io import cache_dirs, constant_rate, video_reader
+from dexstudio.io import cache_dirs, constant_rate, frame_reader, video_reader
 from dexstudio.io.landmark_file import LandmarkFileWriter, sidecar_path
 from dexstudio.io.motion_files import load_track_npz, save_track_npz
 from dexstudio.io.video_reader import VideoInfo, content_hash, iter_frames, iter_frames_prefetched, probe
@@ -112,7 +112,7 @@ class ExtractSettings:
         d["version"] = EXTRACT_VERSION
         # any change to motion/ or to how frames are decoded invalidates
         d["code"] = source_fingerprint(Path(__file__).parent, Path(video_reader.__file__),
-                                       Path(constant_rate.__file__))
+                                       Path(constant_rate.__file__), Path(frame_reader.__file__))
         return json.dumps(d, sort_keys=True)
 
 
