@@ -76,6 +76,9 @@ def _run(args: argparse.Namespace) -> int:
     if r.lost_ranges:
         spans = ", ".join(f"{a}-{b - 1}" for a, b in r.lost_ranges[:8])
         lost += f" at frames {spans}{' ...' if len(r.lost_ranges) > 8 else ''} (interpolated)"
+    if r.window is not None:
+        x0, y0, x1, y1 = r.window
+        lost += f"; the face is small in the frame: tracked inside x {x0}-{x1}, y {y0}-{y1}"
     how = "from cache" if r.cache_hit else f"{r.fps:.1f} fps"
     print(f"frames: {r.n_frames}\nface lost: {lost}\nspeed: {how} ({r.seconds:.2f} s)\n"
           f"expression reconstruction error: max {100 * r.recon_max_rel:.2f}% / mean "

@@ -129,6 +129,8 @@ class ExtractReport:
         recon_max_rel, recon_mean_rel: expression reconstruction error over valid frames,
             in fractions of the face size (max over landmarks per frame, then max / mean).
         truncated: decoding stopped early on a damaged file.
+        window: (x0, y0, x1, y1) frame pixels when the face was small in the frame and
+            was tracked inside this window (:mod:`dexstudio.motion.face_window`), else None.
     """
 
     n_frames: int
@@ -139,6 +141,7 @@ class ExtractReport:
     recon_max_rel: float
     recon_mean_rel: float
     truncated: bool = False
+    window: Optional[tuple[int, int, int, int]] = None
 
     @property
     def fps(self) -> float:
@@ -603,7 +606,7 @@ def _track_small_faces_too(track: Callable[..., tuple[MotionTrack, ExtractReport
         raise failure from None
     if first is not None and first[1].n_lost <= second[1].n_lost:
         return first
-    return second
+    return second[0], replace(second[1], window=(window.x0, window.y0, window.x1, window.y1))
 
 
 def extract_motion(path: str | os.PathLike[str], settings: ExtractSettings = ExtractSettings(),
