@@ -16,6 +16,37 @@ if TYPE_CHECKING:
     from dexstudio.ui.main_window import MainWindow
 
 DRIVING_CACHE_FRAMES = 120
+#: the driving pane zooms to the face when all of the take's face boxes together span
+#: less than this share of the frame's height (a webcam or interview shot) ...
+ZOOM_BELOW = 0.2
+#: ... showing a square in which the face is this share of the side
+ZOOM_FACE_SHARE = 0.4
+
+
+def face_view(landmarks: np.ndarray, frame_shape: tuple[int, ...]) -> Optional[tuple[int, int, int, int]]:
+    """The part of the driving frames to show for a take whose face is small in them:
+    (x0, y0, x1, y1) pixels, one square for the whole take (the view does not jump), or
+    None to show whole frames.
+
+    Args:
+        landmarks: (F, N, 2+) the take's 2D landmarks, pixels (NaN where the face was lost).
+        frame_shape: (H, W, ...) of the frames.
+    """
+    pts = np.asarray(landmarks[:, :468, :2], np.float32)
+    ok = np.isfinite(pts).all(axis=(1, 2))
+    if not ok.any():
+        return None
+    pts = pts[ok]
+    lo, hi = pts.min(axis=(0, 1)), pts.max(axis=(0, 1))
+    H, W = int(frame_shape[0]), int(frame_shape[1])
+    if hi[1] - lo[1] >= ZOOM_BELOW * H:
+        return None
+    face_h = float(np.percentile(pts[:, :, 1].max(1) - pts[:, :, 1].min(1), 90))
+    side = int(round(min(max(hi[0] - lo[0], hi[1] - lo[1], face_h / ZOOM_FACE_SHARE), min(H, W))))
+    c = 0.5 * (lo + hi)
+    x0 = int(round(np.clip(c[0] - side / 2, 0, W - side)))
+    y0 = int(round(np.clip(c[1] - side / 2, 0, H - side)))
+    return x0, y0, x0 + side, y0 + side
 
 
 def axes_for(origin, length: float, euler) -> tuple[np.ndarray, np.ndarray]:
@@ -39,6 +70,7 @@ class DrivingView(QObject):
         self._w = window
         self._cache: dict[tuple[str, int], np.ndarray] = {}  # (clip, frame) -> (H, W, 3) uint8
         self._shown: Optional[tuple[str, int]] = None  # the (clip, frame) the pane should show
+        self._views: dict[str, Optional[tuple[int, int, int, int]]] = {}  # take id -> face_view
         self.loader = DrivingFrameLoader(self)  # reads frames off the GUI thread
         self.loader.loaded.connect(self._on_loaded)
 
@@ -78,12 +110,20 @@ class DrivingView(QObject):
         take = w.session.active_take()
         if take is None:
             return
-        w.viewer.driving.set_image(img)
         lm = w.media.landmarks.get(take.id)
+        if take.id not in self._views and lm is not None:
+            self._views[take.id] = face_view(lm, img.shape)
+        view = self._views.get(take.id)
+        shift = np.zeros(2)
+        if view is not None and view[2] <= img.shape[1] and view[3] <= img.shape[0]:
+            img = img[view[1]:view[3], view[0]:view[2]]  # a small face: its part of the frame
+            shift = np.array([view[0], view[1]], np.float64)
+        w.viewer.driving.set_image(np.ascontiguousarray(img))
         pts = lm[idx] if lm is not None and idx < len(lm) else None
         axes = None
         if pts is not None and np.isfinite(np.asarray(pts, dtype=np.float64)[:, :2]).all():
-            p2 = np.asarray(pts, dtype=np.float64)[:, :2]
+            p2 = np.asarray(pts, dtype=np.float64)[:, :2] - shift
+            pts = p2
             origin = p2.mean(axis=0)  # the head's landmarks centre in the driving frame
             length = 0.5 * float(np.ptp(p2[:, 1]))  # half the face height
             axes = axes_for(origin, length, take.values[idx, :3])
@@ -122,4 +162,4 @@ class DrivingView(QObject):
         self.update_overlays()
 
 
-__all__ = ["DRIVING_CACHE_FRAMES", "DrivingView", "axes_for"]
+__all__ = ["DRIVING_CACHE_FRAMES", "DrivingView", "axes_for", "face_view"]
