@@ -25,7 +25,7 @@ from typing import Iterator, Optional
 import numpy as np
 
 from dexstudio.io.constant_rate import constant_rate
-from dexstudio.io.video_reader import _frame_rotation, _open, _stream_rotation, _to_rgb, _upright
+from dexstudio.io.video_reader import _frame_rotation, _open, _stream_fps, _stream_rotation, _to_rgb, _upright
 
 __all__ = ["FrameReader"]
 
@@ -46,9 +46,7 @@ class FrameReader:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._container = _open(self.path)
-        self._stream = self._container.streams.video[0]
-        self._stream.thread_type = "AUTO"
+        self._open_stream()
         self._tagged = _stream_rotation(self._stream) or 0
         self._pts = self._timestamps()  # (J,) sorted presentation timestamps of the decoded frames
         self._shown = self._slots()  # (F,) for each output frame, the decoded frame it shows
@@ -64,14 +62,11 @@ class FrameReader:
 
     def _slots(self) -> Optional[np.ndarray]:
         """For each output frame (constant rate), the index of the decoded frame it shows."""
-        if self._pts is None:
-            return None
-        rate = self._stream.average_rate or self._stream.guessed_rate
-        tb = self._stream.time_base
-        if not rate or tb is None:
+        fps, tb = _stream_fps(self._stream), self._stream.time_base
+        if self._pts is None or fps <= 0 or tb is None:
             return None
         times = (float(t * tb) for t in self._pts)
-        return np.asarray([j for _, j in constant_rate(zip(times, range(len(self._pts))), float(rate))], np.int64)
+        return np.asarray([j for _, j in constant_rate(zip(times, range(len(self._pts))), fps)], np.int64)
 
     def _timestamps(self) -> Optional[np.ndarray]:
         """(F,) int64 presentation timestamps of the frames in order, or None."""
@@ -87,12 +82,10 @@ class FrameReader:
                 if getattr(packet, "is_discard", False):  # dropped by the decoder (edit lists)
                     continue
                 pts.append(int(packet.pts))
-            if not pts:
-                return None
-            self._container.seek(int(min(pts)), stream=self._stream)
         except (av.error.FFmpegError, EOFError):
             return None
-        return np.sort(np.asarray(pts, np.int64))
+        # the demuxer is left at the end: the first frame() seeks (or reopens) anyway
+        return np.sort(np.asarray(pts, np.int64)) if pts else None
 
     def frame(self, index: int) -> np.ndarray:
         """Frame ``index`` as (H, W, 3) uint8 RGB, upright (a new array).
@@ -144,7 +137,8 @@ class FrameReader:
         """Put the decoder at the keyframe at or before ``index`` (at the start when the
         clip has no usable timestamps)."""
         if self._pts is None:
-            self._reopen()
+            self._container.close()
+            self._open_stream()
         else:
             self._container.seek(int(self._pts[index]), stream=self._stream, backward=True, any_frame=False)
             self.seeks += 1
@@ -152,8 +146,8 @@ class FrameReader:
         self._pos = -1
         self._pos_rgb = None
 
-    def _reopen(self) -> None:
-        self._container.close()
+    def _open_stream(self) -> None:
+        """Open the file and its video stream, decoding on FFmpeg's threads."""
         self._container = _open(self.path)
         self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"

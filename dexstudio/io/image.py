@@ -97,8 +97,8 @@ def _is_heif_still(head: bytes) -> bool:
     return head[4:8] == b"ftyp" and head[8:12] in _STILL_BRANDS
 
 
-def _looks_like_video(path: Path) -> bool:
-    head = _head(path)
+def _looks_like_video(head: bytes) -> bool:
+    """A video or audio container, by the file's first 12 bytes (:func:`_head`)."""
     if _is_heif_still(head):
         return False
     return head[4:8] in _VIDEO_MAGIC_AT_4 or head.startswith(_VIDEO_MAGIC_AT_0) or (
@@ -168,7 +168,8 @@ def read_image(path: PathLike) -> DecodedImage:
     """
     p = Path(path)
     _check_readable(p)
-    heif = _is_heif_still(_head(p)) and _heif_support()
+    head = _head(p)
+    heif = _is_heif_still(head) and _heif_support()
     try:
         with open(p, "rb") as f:
             with warnings.catch_warnings():
@@ -189,11 +190,11 @@ def read_image(path: PathLike) -> DecodedImage:
         raise MediaError(f"{p} is too large to load safely",
                          "downscale the image below 89 megapixels first") from None
     except UnidentifiedImageError:
-        if _is_heif_still(_head(p)) and not heif:
+        if _is_heif_still(head) and not heif:
             raise NotAnImageError(f"{p} is a HEIC / HEIF photo and the HEIF reader is not installed",
                                   "install it with `pip install pillow-heif`, or save the photo as "
                                   "JPEG or PNG") from None
-        if _looks_like_video(p):
+        if _looks_like_video(head):
             raise NotAnImageError(f"{p} is a video or audio file, not a still image",
                                   "use it as the driving clip, or export one frame of it as PNG") from None
         raise NotAnImageError(f"{p} is not an image DeX Studio can read",

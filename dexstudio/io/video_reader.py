@@ -157,6 +157,13 @@ def _upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, k)) if k else rgb
 
 
+def _stream_fps(stream) -> float:
+    """The constant rate decoded frames are re-timed to (:mod:`dexstudio.io.constant_rate`):
+    the stream's average rate, else its guessed one; 0 when it states neither."""
+    rate_q = stream.average_rate or stream.guessed_rate
+    return float(rate_q) if rate_q else 0.0
+
+
 def _rotation(container, stream) -> int:
     """The clip's counter-clockwise display rotation: the stream's tag, else the first
     frame's display matrix (one frame decoded)."""
@@ -231,8 +238,7 @@ def _decode(p: Path, start: int, stop: Optional[int], notes: list[str]) -> Itera
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         tagged = _stream_rotation(stream) or 0
-        rate_q = stream.average_rate or stream.guessed_rate
-        fps = float(rate_q) if rate_q else 0.0
+        fps = _stream_fps(stream)
         tb = stream.time_base
 
         def timed() -> Iterator[tuple[Optional[float], object]]:

@@ -58,7 +58,7 @@ from dexstudio.motion.expression import (
 from dexstudio.motion.face_model import CanonicalFace, load_canonical_face
 from dexstudio.motion.face_select import Box, FaceFollower, FaceRule, choose_face
 from dexstudio.motion.lanes import auto_lanes, tracked_in_order
-from dexstudio.motion.face_window import FaceWindow
+from dexstudio.motion.face_window import FaceWindow, find_face_window
 from dexstudio.motion.pose import PoseFit, PoseWeights, solve_pose, solve_pose_2d
 from dexstudio.motion.tracker import FaceObservation, FaceTracker, MediaPipeTracker
 
@@ -569,41 +569,39 @@ def _track_small_faces_too(track: Callable[..., tuple[MotionTrack, ExtractReport
     search a few frames in tiles for a small face and track again inside a window around
     it (:mod:`dexstudio.motion.face_window`), keeping whichever lost fewer frames. A clip
     whose face is found costs nothing extra."""
-    from dexstudio.io.frame_reader import FrameReader
-    from dexstudio.motion.face_window import find_face_window
-
+    first: Optional[tuple[MotionTrack, ExtractReport]] = None
+    failure: Optional[NoFaceError] = None
     try:
-        first: Optional[tuple[MotionTrack, ExtractReport]] = track()
+        first = track()
         if first[1].n_lost <= SMALL_FACE_RETRY_LOST * first[1].n_frames:
             return first
-        failure: Optional[NoFaceError] = None
     except NoFaceError as exc:
-        first, failure = None, exc
+        failure = exc
+
+    def whole_frames() -> tuple[MotionTrack, ExtractReport]:
+        if first is None:
+            raise failure  # type: ignore[misc]  # set whenever first is not
+        return first
+
     if cancel is not None:
         cancel.raise_if_cancelled()
-    with FrameReader(path) as reader:
+    with frame_reader.FrameReader(path) as reader:
         n = reader.n_frames or 1
-        picks = sorted({int(round(k * (n - 1) / max(1, SMALL_FACE_SEARCH_FRAMES - 1)))
-                        for k in range(SMALL_FACE_SEARCH_FRAMES)})
         samples = []
-        for i in picks:
+        for i in sorted({int(i) for i in np.linspace(0, n - 1, SMALL_FACE_SEARCH_FRAMES).round()}):
             try:
                 samples.append(reader.frame(i))
             except IndexError:
                 continue
     window = find_face_window(samples, tracker.detect_image) if samples else None
     if window is None:
-        if first is not None:
-            return first
-        assert failure is not None
-        raise failure
+        return whole_frames()
     try:
-        second = track(window)
+        second: Optional[tuple[MotionTrack, ExtractReport]] = track(window)
     except NoFaceError:
-        if first is not None:
-            return first
-        assert failure is not None
-        raise failure from None
+        second = None
+    if second is None:
+        return whole_frames()
     if first is not None and first[1].n_lost <= second[1].n_lost:
         return first
     return second[0], replace(second[1], window=(window.x0, window.y0, window.x1, window.y1))

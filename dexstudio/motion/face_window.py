@@ -18,7 +18,7 @@ who walks far across the frame can leave it (those frames count as lost).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
@@ -53,13 +53,9 @@ class FaceWindow:
             yield i, self.crop(rgb)
 
     def to_frame(self, obs: FaceObservation) -> FaceObservation:
-        """An observation made inside the window, in frame pixels (x, y shifted; z, the
-        blendshapes and the transform are unchanged: the window is not scaled)."""
-        lm = np.array(obs.landmarks, np.float32, copy=True)
-        lm[:, 0] += self.x0
-        lm[:, 1] += self.y0
-        x0, y0, x1, y1 = obs.bbox
-        return replace(obs, landmarks=lm, bbox=(x0 + self.x0, y0 + self.y0, x1 + self.x0, y1 + self.y0))
+        """An observation made inside the window, in frame pixels (the window is not
+        scaled: x, y shift, z stays)."""
+        return obs.moved(self.x0, self.y0)
 
 
 def _tiles(width: int, height: int, side: int) -> Iterator[tuple[int, int]]:

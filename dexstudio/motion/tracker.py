@@ -80,6 +80,17 @@ class FaceObservation:
         x0, y0, x1, y1 = self.bbox
         return max(0.0, x1 - x0) * max(0.0, y1 - y0)
 
+    def moved(self, dx: float, dy: float, scale: float = 1.0) -> "FaceObservation":
+        """This face as seen in a larger image: found in a window of it at ``(dx, dy)``
+        that was resized by ``scale`` before detection (x, y and z divided by it; the box
+        moves with the points)."""
+        lm = self.landmarks.copy()
+        lm[:, :2] = lm[:, :2] / scale + np.array([dx, dy], np.float32)
+        lm[:, 2] = lm[:, 2] / scale
+        x0, y0, x1, y1 = self.bbox
+        box = (x0 / scale + dx, y0 / scale + dy, x1 / scale + dx, y1 / scale + dy)
+        return FaceObservation(lm, self.blendshapes, self.transform, box, self.score, self.has_blendshapes)
+
     @staticmethod
     def bbox_of(landmarks: np.ndarray) -> tuple[float, float, float, float]:
         """(x0, y0, x1, y1) of (N, 2+) pixel landmarks."""

@@ -11,15 +11,6 @@ from dexstudio.motion.face_select import FaceRule
 from dexstudio.motion.face_select import choose_face as select_face
 
 
-def _shift(obs: FaceObservation, dx: float, dy: float, s: float) -> FaceObservation:
-    """Map an observation found in a resized sub-window back to image pixels."""
-    lm = obs.landmarks.copy()
-    lm[:, :2] = lm[:, :2] / s + np.array([dx, dy], np.float32)
-    lm[:, 2] = lm[:, 2] / s
-    return FaceObservation(lm, obs.blendshapes, obs.transform, FaceObservation.bbox_of(lm[:468]),
-                           obs.score, obs.has_blendshapes)
-
-
 def _dedupe(faces: list[FaceObservation]) -> list[FaceObservation]:
     out: list[FaceObservation] = []
     for f in sorted(faces, key=lambda o: -o.area):
@@ -49,7 +40,7 @@ def detect_faces(image: np.ndarray, tracker: FaceTracker, max_side: int = 1600) 
     H, W = image.shape[:2]
     s = min(1.0, max_side / max(H, W))
     small = cv2.resize(image, (round(W * s), round(H * s)), interpolation=cv2.INTER_AREA) if s < 1 else image
-    faces = [_shift(f, 0, 0, s) for f in tracker.detect_image(np.ascontiguousarray(small))]
+    faces = [f.moved(0, 0, s) for f in tracker.detect_image(np.ascontiguousarray(small))]
     if not faces:
         found: list[FaceObservation] = []
         for frac in _TILE_FRACTIONS:
@@ -63,7 +54,7 @@ def detect_faces(image: np.ndarray, tracker: FaceTracker, max_side: int = 1600) 
                     z = 640.0 / max(tile.shape[:2])
                     big = cv2.resize(tile, (round(tile.shape[1] * z), round(tile.shape[0] * z)),
                                      interpolation=cv2.INTER_CUBIC if z > 1 else cv2.INTER_AREA)
-                    found += [_shift(f, x, y, z) for f in tracker.detect_image(np.ascontiguousarray(big))]
+                    found += [f.moved(x, y, z) for f in tracker.detect_image(np.ascontiguousarray(big))]
             if found:
                 break
         faces = _dedupe(found)
@@ -82,7 +73,7 @@ def detect_faces(image: np.ndarray, tracker: FaceTracker, max_side: int = 1600) 
         z = 640.0 / max(win.shape[:2])
         big = cv2.resize(win, (round(win.shape[1] * z), round(win.shape[0] * z)),
                          interpolation=cv2.INTER_CUBIC if z > 1 else cv2.INTER_AREA)
-        again = [_shift(g, wx0, wy0, z) for g in tracker.detect_image(np.ascontiguousarray(big))]
+        again = [g.moved(wx0, wy0, z) for g in tracker.detect_image(np.ascontiguousarray(big))]
         again.sort(key=lambda g: np.hypot(g.center[0] - cx, g.center[1] - cy))
         refined.append(again[0] if again and np.hypot(again[0].center[0] - cx, again[0].center[1] - cy)
                        < 0.3 * (x1 - x0) else f)
