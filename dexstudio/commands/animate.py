@@ -281,13 +281,16 @@ def _run_animate(source: Path, driving: Path, output: Path | str, opts: AnimateO
     from dexstudio.io.export import (ExportFormat, ExportLayout, ExportSettings, VideoExporter,
                                      check_output_writable, format_for_output)
     from dexstudio.io.image import load_image
-    from dexstudio.io.video_reader import iter_frames
+    from dexstudio.io.video_reader import iter_frames, probe
     from dexstudio.motion.extract import run_extraction
 
     t0 = time.perf_counter()
     fmt = format_for_output(str(output))
     output = Path(output)
     check_output_writable(output, fmt)  # fail on a read-only folder before any work
+    clip = probe(driving)
+    if clip.n_frames_exact:  # else checked once tracked
+        check_reference_frame(opts.motion, clip.n_frames, Path(driving))
     if opts.save_project is not None:
         check_output_writable(Path(opts.save_project), ExportFormat.MP4)
     # load and analyse the source while the driving clip is tracked (both use a core
@@ -336,6 +339,7 @@ def _run_animate(source: Path, driving: Path, output: Path | str, opts: AnimateO
     image, animator = prepared["image"], prepared["animator"]
     assert isinstance(image, np.ndarray) and isinstance(animator, Animator)
     track = res.track
+    check_reference_frame(opts.motion, track.n_frames, Path(driving))
     t_ex = time.perf_counter() - t0
     doc = animate_document(track, source_info(source, state.own_motion, opts.face_index), opts.motion, opts.size)
     if opts.save_project is not None:
@@ -388,11 +392,27 @@ def add_motion_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def motion_options(args: argparse.Namespace) -> MotionOptions:
+    """The motion options of ``args``; typed errors for values no clip can take."""
     if not np.isfinite(args.smooth) or args.smooth < 0:
         raise DexStudioError(f"--smooth {args.smooth} is not a smoothing sigma",
                              "give a Gaussian sigma in frames >= 0 (0 = no smoothing)")
+    if args.reference_frame < 0:
+        raise DexStudioError(f"--reference-frame {args.reference_frame} is not a frame",
+                             "frames count from 0, the driving clip's first frame")
+    if args.absolute and args.reference_frame != 0:
+        raise DexStudioError("--reference-frame has no effect with --absolute (absolute motion "
+                             "uses no reference frame)", "drop one of them")
     return MotionOptions(freeze=parse_freeze(args.freeze), reference_frame=args.reference_frame,
                          absolute=args.absolute, smooth=float(args.smooth))
+
+
+def check_reference_frame(motion: MotionOptions, n_frames: int, driving: Path) -> None:
+    """Raise when ``motion``'s reference frame lies beyond the driving clip's ``n_frames``
+    frames (a relative animation would otherwise quietly use the clip's last frame)."""
+    if not motion.absolute and motion.reference_frame >= n_frames:
+        raise DexStudioError(f"--reference-frame {motion.reference_frame} is beyond the end of "
+                             f"{driving.name}, which has {n_frames} frames",
+                             f"use a frame from 0 to {n_frames - 1}")
 
 
 def run(args: argparse.Namespace) -> int:

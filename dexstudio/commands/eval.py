@@ -38,6 +38,7 @@ from dexstudio.commands._progress import TextProgressBar
 from dexstudio.commands.animate import (
     MotionOptions,
     add_motion_arguments,
+    check_reference_frame,
     motion_options,
     track_to_motion,
 )
@@ -142,6 +143,7 @@ def evaluate(driving: Path, source: Optional[Path] = None, motion: MotionOptions
     finally:
         animator.close()
     track = run_extraction(driving, progress=progress, cancel=cancel).track
+    check_reference_frame(motion, track.n_frames, driving)
     ev = track_to_motion(track, state.own_motion, motion)
     F = len(ev) if max_frames is None else min(len(ev), max_frames)
     box = state.payload.box
@@ -259,7 +261,9 @@ def run(args: argparse.Namespace) -> int:
     source = Path(args.source) if args.source else None
     image = load_image(source) if source is not None else None
     for d in drivings:
-        probe(d)
+        clip = probe(d)
+        if clip.n_frames_exact:
+            check_reference_frame(motion, clip.n_frames, d)
     print("result/baseline (baseline = the source frame repeated)")
     print(HEADER)
     for d in drivings:

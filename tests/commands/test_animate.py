@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from dexstudio.commands.animate import (
     run_animate,
     source_info,
 )
-from dexstudio.core.errors import Cancelled, NoFaceError, OutputError
+from dexstudio.core.errors import Cancelled, DexStudioError, NoFaceError, OutputError
 from dexstudio.core.progress import CancelToken
 from dexstudio.render.base import FrameMotion
 
@@ -145,6 +146,41 @@ def test_frames_larger_than_h264_allows_are_scaled_and_the_user_told(tmp_path, s
     assert rc == 0 and "larger than H.264 allows" in out and "(512 x 512)" in out
     info = _probe(tmp_path / "o.mp4")
     assert info.width == info.height and info.width <= 320
+
+
+@pytest.mark.parametrize("extra, says", [
+    (["--reference-frame", "24"], "beyond the end of short.mp4, which has 24 frames"),
+    (["--reference-frame", "-1"], "is not a frame"),
+    (["--reference-frame", "3", "--absolute"], "no effect with --absolute"),
+])
+def test_a_reference_frame_the_clip_cannot_have_is_refused_before_work(tmp_path, sample_portrait, short_driving,
+                                                                       capsys, monkeypatch, extra, says) -> None:
+    """It used to be taken as the clip's last frame without a word."""
+    import dexstudio.motion.extract as extract_mod
+
+    def no_tracking(*args, **kwargs):
+        raise AssertionError("the clip was tracked")
+
+    monkeypatch.setattr(extract_mod, "run_extraction", no_tracking)
+    rc = main(["animate", "--source", str(sample_portrait), "--driving", str(short_driving),
+               "-o", str(tmp_path / "o.mp4"), "-q", *extra])
+    err = capsys.readouterr().err
+    assert rc == DexStudioError.exit_code and says in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_reference_frame_beyond_a_clip_of_unstated_length_is_refused_once_tracked(
+        tmp_path, sample_portrait, short_driving, capsys, monkeypatch) -> None:
+    """A container that does not state its frame count is checked against the track."""
+    import dexstudio.io.video_reader as vr
+
+    real = vr.probe
+    monkeypatch.setattr(vr, "probe", lambda p: replace(real(p), n_frames=10_000, n_frames_exact=False))
+    rc = main(["animate", "--source", str(sample_portrait), "--driving", str(short_driving),
+               "-o", str(tmp_path / "o.mp4"), "-q", "--size", "128", "--reference-frame", "30"])
+    err = capsys.readouterr().err
+    assert rc == DexStudioError.exit_code and "which has 24 frames" in err and "from 0 to 23" in err
+    assert not (tmp_path / "o.mp4").exists()
 
 
 def test_no_face_source_is_a_clean_cli_error(tmp_path, short_driving, capsys) -> None:

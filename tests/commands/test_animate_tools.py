@@ -90,3 +90,12 @@ def test_encoder_threads_leave_the_cores_to_the_render_processes(monkeypatch) ->
     assert A.encoder_threads(0, False) == 0  # rendering on threads or a GPU
     monkeypatch.setattr(A, "available_cores", lambda: 8)
     assert A.encoder_threads(2, False) == 6
+
+
+def test_eval_refuses_a_reference_frame_beyond_the_clip(sample_driving, capsys) -> None:
+    from dexstudio.io.video_reader import probe
+
+    n = probe(sample_driving).n_frames
+    rc = main(["eval", "-q", "--driving", str(sample_driving), "--reference-frame", str(n)])
+    captured = capsys.readouterr()
+    assert rc != 0 and f"which has {n} frames" in captured.err and "result/baseline" not in captured.out
