@@ -130,6 +130,13 @@ class Inspector(QScrollArea):
         f.addRow("", apply)
         lay.addWidget(g)
         lay.addStretch(1)
+        # the long item texts elide instead of widening the dock past its edge; the dock
+        # is never narrower than what is left (nothing is cut off at its right side)
+        for combo in (self.rt_mode, self.combine, self.filter, self.freeze_mode):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
+        self.setMinimumWidth(body.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
+                             + 2 * self.frameWidth())
 
         self.rt_mode.activated.connect(self._on_rt_mode)
         self.gain.valueChanged.connect(self._on_gain)

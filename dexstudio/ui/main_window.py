@@ -149,19 +149,21 @@ class MainWindow(QMainWindow):
         bar = QWidget(self)
         lay = QHBoxLayout(bar)
         lay.setContentsMargins(4, 2, 4, 2)
+        lay.setSpacing(4)
         self.transport = bar
         self._transport_layout = lay
         self.frame_spin = QSpinBox(bar)
         self.frame_spin.setRange(0, 0)
         self.frame_spin.setToolTip("Current frame")
-        self.frame_spin.setMinimumWidth(80)
+        self.frame_spin.setMinimumWidth(64)
         self.timecode_label = QLabel("00:00:00:00", bar)
-        self.timecode_label.setMinimumWidth(90)
+        self.timecode_label.setMinimumWidth(self.timecode_label.fontMetrics().horizontalAdvance("00:00:00:00") + 4)
         self.shuttle_label = QLabel("", bar)
         self.take_combo = QComboBox(bar)
         self.take_combo.setToolTip("The take (driving clip) that drives the performance")
-        self.take_combo.setMinimumWidth(160)
-        self.take_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # a long clip name elides rather than widening the window past a laptop's screen
+        self.take_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.take_combo.setMinimumContentsLength(10)
         self.shuttle_label.setObjectName("hint")
         self._curve_box.insertWidget(0, bar)
 
@@ -293,6 +295,7 @@ class MainWindow(QMainWindow):
             b.setIcon(a.icon())
             b.setToolTip(a.toolTip())
             b.setFlat(True)
+            b.setFixedWidth(32)  # icon buttons: the style's text-button width is not needed
             b.setCheckable(a.isCheckable())
             b.clicked.connect(a.trigger)
             if a is self.act_loop:
