@@ -202,10 +202,17 @@ def lid_samples(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray
     gamma = np.clip(span_t * k / span_s, 1.0, 3.0)
     r_lin = (v - c_t) / span_t
     curved = (r_lin > 0) & (r_lin < 1)
-    r = np.where(curved, np.clip(r_lin, 0, 1) ** gamma, r_lin)  # linear outside the band
-    vs = np.where(in_band, (v - m_t) * k + m_s - np.where(roots, 0.0, shift), c_s + r * span_s)
+    r = np.where(curved, np.clip(r_lin, 0, 1) ** gamma, r_lin)
+    # above the crease (beyond its end landmarks, at the corners): on at the face's scale.
+    # The band's own ratio span_s / span_t there blew up where a widened eye's margin
+    # comes within its lash band of the crease (span_t -> 0): thousands of pixels off,
+    # a black fleck at a three-quarter portrait's far eye corner
+    above = r_lin < 0
+    skin = np.where(above, c_s + (v - c_t) * k, c_s + r * span_s)
+    vs = np.where(in_band, (v - m_t) * k + m_s - np.where(roots, 0.0, shift), skin)
     # source rows per target row across the lid, against the face's scale k
-    dvs = np.where(curved, gamma * np.clip(r_lin, 1e-3, 1.0) ** (gamma - 1.0), 1.0) * span_s / span_t
+    dvs = np.where(above, k, np.where(curved, gamma * np.clip(r_lin, 1e-3, 1.0) ** (gamma - 1.0), 1.0)
+                   * span_s / span_t)
     stretch = np.where(in_band, 1.0, k / np.maximum(dvs, 1e-3))
     # a closing lid never shows the eyeball from its own band (no white sliver at the corners)
     closing = (m_t - c_t) * k - (m_s - c_s) > 1.0

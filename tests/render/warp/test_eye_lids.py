@@ -162,3 +162,27 @@ def test_a_hand_keyed_blink_shuts_a_big_eyed_cartoon(media_dir, warp_animator) -
 
 def test_human_sized_eyes_keep_the_basis_lid_motion(sample_state) -> None:
     assert np.all(np.abs(sample_state.payload.lid_scale - 1.0) < 0.05)  # measured 1.02, 1.03
+
+
+@pytest.mark.parametrize("f", [1.3, 1.6, 2.0])
+def test_a_widened_lid_samples_near_the_eye_even_at_its_corners(f: float) -> None:
+    """An eye opened wider than the source's brings its margin within its lash band of
+    the crease. Above the crease at the corners the band's source-per-target ratio
+    divided by that vanishing gap: on liveportrait_s10 x liveportrait_d10 frame 89 the
+    outer corner sampled ~(9000, -22000) px, a black fleck beside the far eye."""
+    import cv2
+
+    eye = eyes.RIGHT
+    src = frontal_face()
+    tgt = lower_upper_lid(src, f)
+    # every pixel between the crease and the margin, corners included
+    band = np.concatenate([tgt[list(eye.lid_crease), :2], tgt[list(eye.lid_margin)[::-1], :2]])
+    mask = np.zeros((512, 512), np.uint8)
+    cv2.fillPoly(mask, [np.round(band).astype(np.int32)], 1)
+    ys, xs = np.nonzero(mask)
+    sx, sy = eyes.lid_map(xs.astype(np.float32), ys.astype(np.float32), eye, src, tgt)
+    pts = src[[*eye.contour, *eye.lid_crease], :2]
+    reach = eyes.eye_width(src, eye)
+    assert len(xs) > 50
+    assert sx.min() > pts[:, 0].min() - reach and sx.max() < pts[:, 0].max() + reach
+    assert sy.min() > pts[:, 1].min() - reach and sy.max() < pts[:, 1].max() + reach
