@@ -184,6 +184,16 @@ def anchor_distances(anchors: np.ndarray, controls: np.ndarray) -> np.ndarray:
     return np.hypot(diff[..., 0], diff[..., 1]).astype(np.float32)
 
 
+#: a triangle whose area shrank more than this many times is taken as collapsed by
+#: :func:`triangle_affines`. Its affine map magnifies hundreds of times across the sliver
+#: it became, and the pixel centres the raster gives it (up to half a pixel outside it)
+#: sample hundreds of pixels away: a white hole in dwayne's far brow
+#: (liveportrait_d3 frame 342; 0.0097 px^2 drawn from 5.4), single wild eyeball pixels
+#: on liveportrait_s6. Such slivers are a closing eye's or mouth's (the face surface's
+#: are not drawn, :func:`drawn_triangles`), whose pixels their own maps repaint.
+MAX_AREA_SHRINK = 100.0
+
+
 def triangle_affines(target: np.ndarray, source: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     """Per-triangle affine maps target -> source (closed form, elementwise: no BLAS/LAPACK
     call, whose worker threads would spin on a busy machine).
@@ -193,14 +203,16 @@ def triangle_affines(target: np.ndarray, source: np.ndarray, triangles: np.ndarr
         triangles: (T, 3) vertex ids.
     Returns:
         (T, 2, 3) float32 ``A`` with ``source = A @ [x, y, 1]`` inside each triangle
-        (a collapsed triangle maps everything onto its source centroid).
+        (a collapsed triangle maps everything onto its source centroid: one whose area
+        shrank more than :data:`MAX_AREA_SHRINK` times, too).
     """
     t = np.asarray(target, np.float64)[triangles]  # (T, 3, 2)
     s = np.asarray(source, np.float64)[triangles]
     e1, e2 = t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]
     f1, f2 = s[:, 1] - s[:, 0], s[:, 2] - s[:, 0]
     det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
-    ok = np.abs(det) > 1e-6
+    det_s = f1[:, 0] * f2[:, 1] - f1[:, 1] * f2[:, 0]
+    ok = np.abs(det) > np.maximum(1e-6, np.abs(det_s) / MAX_AREA_SHRINK)
     inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
     # inverse of [e1 e2] (columns): 1/det [[e2y, -e2x], [-e1y, e1x]]
     i00, i01 = e2[:, 1] * inv, -e2[:, 0] * inv

@@ -54,6 +54,29 @@ def test_triangle_affines_map_vertices() -> None:
             assert np.allclose(A[k] @ np.r_[tgt[v], 1.0], src[v], atol=1e-3)
 
 
+def test_a_sliver_samples_within_its_source_triangle() -> None:
+    """A triangle squeezed to a sliver (a closing eye's, a far eye's at the silhouette)
+    gets raster pixels up to half a pixel outside it; its affine map magnified that
+    hundreds of times (liveportrait_d3 x makeittalk_dwayne frame 342: 0.0097 px^2 drawn
+    from 5.4 sampled 560 px away, a white hole in the brow)."""
+    src = np.array([[100.0, 100.0], [104.0, 100.0], [101.0, 103.0]])  # 6 px^2
+    tgt = np.array([[100.0, 100.0], [130.0, 100.2], [112.0, 100.1]])  # 0.9 px^2 -> area / 7
+    tri = np.array([[0, 1, 2]])
+    thin = tgt.copy()
+    thin[:, 1] = 100.0 + (tgt[:, 1] - 100.0) * 0.02  # 0.018 px^2: shrunk 330 times
+    for target, shrunk in ((tgt, False), (thin, True)):
+        ids = raster_triangle_ids(target, np.zeros(3), tri, (90, 90, 140, 110))
+        assert ids.any()
+        mx, my = apply_affines(ids, triangle_affines(target, src, tri), (90, 90, 140, 110))
+        inside = ids > 0
+        if shrunk:  # onto the source centroid
+            assert np.allclose(mx[inside], src[:, 0].mean(), atol=1e-3)
+            assert np.allclose(my[inside], src[:, 1].mean(), atol=1e-3)
+        else:  # an ordinary squeeze keeps its affine map
+            A = triangle_affines(target, src, tri)[0]
+            assert np.allclose(A @ np.r_[target[1], 1.0], src[1], atol=1e-3)
+
+
 def test_raster_draws_nearest_triangle_last() -> None:
     pts = np.array([[10, 10], [90, 10], [50, 90]], float)
     verts = np.concatenate([pts, pts])
