@@ -25,7 +25,7 @@ import numpy as np
 from dexstudio.commands._progress import TextProgressBar
 from dexstudio.core.channels import resolve_channel_selector
 from dexstudio.core.document import Document
-from dexstudio.core.driving import DrivingSetup, driving_document
+from dexstudio.core.driving import TRAVEL_NOTE, DrivingSetup, driving_document, head_travel
 from dexstudio.core.errors import Cancelled, DexStudioError
 from dexstudio.core.evaluated import EvaluatedMotion
 from dexstudio.core.motion import MotionTrack
@@ -129,10 +129,22 @@ class AnimateSummary:
     render_process_rss_mb: float = 0.0
     size: tuple[int, int] = (0, 0)  # (w, h) of the written frames
     scaled_from: Optional[tuple[int, int]] = None  # frames scaled down to H.264's largest
+    head_travel: float = 0.0  # farthest the head moves from the source's place, face sizes
 
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+def travel_note(travel: float) -> Optional[str]:
+    """What to tell a user whose driving head moves ``travel`` face sizes across the frame
+    (a moving camera, or a person who walks or leans): the portrait's head moves as far
+    over a body that stays, and the neck is drawn out. None up to
+    :data:`~dexstudio.core.driving.TRAVEL_NOTE`."""
+    if travel <= TRAVEL_NOTE:
+        return None
+    return (f"the driving head moves up to {travel:.2f} face sizes across the frame (a moving "
+            "camera, or a person who moves); if the neck looks drawn out, add --freeze translation")
 
 
 def render_process_note(mb: float) -> str:
@@ -348,6 +360,7 @@ def _run_animate(source: Path, driving: Path, output: Path | str, opts: AnimateO
         save_project(doc, Path(opts.save_project))
     ev = evaluate_document(doc)
     n = len(ev)
+    travel = head_travel(ev.translation, state.own_motion.translation)
     processes = animator.render_processes()
     settings = ExportSettings(fps=track.rate, format=fmt, crf=opts.crf, preset=opts.preset,
                               frame_range=FrameRange(0, n),
@@ -376,14 +389,14 @@ def _run_animate(source: Path, driving: Path, output: Path | str, opts: AnimateO
                           render_seconds=t_end - t1, has_audio=result.has_audio, peak_rss_mb=peak_rss_mb(),
                           render_process_rss_mb=peak_rss_mb(children=True),
                           motion_cache_hit=res.report.cache_hit, size=result.size,
-                          scaled_from=result.scaled_from)
+                          scaled_from=result.scaled_from, head_travel=travel)
 
 
 def add_motion_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--freeze", action="append", metavar="WHAT",
-                   help="hold channels at the source's own value: pose, expression, a group "
-                        "(eyes, brows, jaw, mouth, cheeks/nose, gaze, detail) or a channel id "
-                        "(expr.jawOpen); repeatable, comma-separated")
+                   help="hold channels at the source's own value: pose, rotation, translation, "
+                        "expression, a group (eyes, brows, jaw, mouth, cheeks/nose, gaze, detail) "
+                        "or a channel id (expr.jawOpen); repeatable, comma-separated")
     p.add_argument("--reference-frame", type=int, default=0, metavar="N",
                    help="driving frame that maps to the source's own pose/expression (default 0)")
     p.add_argument("--absolute", action="store_true", help="use driving values as they are (no reference frame)")
@@ -442,6 +455,9 @@ def run(args: argparse.Namespace) -> int:
         from dexstudio.io.export import scaled_note
 
         print(f"animate: note: {scaled_note(s.scaled_from, s.size)}")
+    note = travel_note(s.head_travel)
+    if note is not None:
+        print(f"animate: note: {note}")
     return 0
 
 

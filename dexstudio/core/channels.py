@@ -162,8 +162,10 @@ def resolve_channel_selector(selector: str) -> tuple[str, ...]:
     """Expand a user selector into channel ids.
 
     Accepts a channel id (``expr.jawOpen``), a group name case-insensitively
-    (``pose``, ``eyes``, ``cheeks/nose``), ``expression`` (every non-pose channel) or
-    ``all``. Raises ``ValueError`` with the accepted names when nothing matches.
+    (``pose``, ``eyes``, ``cheeks/nose``), ``rotation`` (yaw, pitch, roll),
+    ``translation`` (the head's place in the frame: tx, ty), ``expression`` (every
+    non-pose channel) or ``all``. Raises ``ValueError`` with the accepted names when
+    nothing matches.
     """
     key = selector.strip()
     if key in CHANNEL_SPECS:
@@ -173,9 +175,14 @@ def resolve_channel_selector(selector: str) -> tuple[str, ...]:
         return ALL_CHANNEL_IDS
     if low in ("expression", "expr"):
         return tuple(c for c in ALL_CHANNEL_IDS if CHANNEL_SPECS[c].group.is_expression)
+    if low == "rotation":
+        return POSE_CHANNEL_IDS[:3]
+    if low == "translation":
+        return POSE_CHANNEL_IDS[3:5]
     for g in ChannelGroup:
         if g.value.lower() == low or g.name.lower() == low:
             return channels_in_group(g)
     names = ", ".join(g.value.lower() for g in ChannelGroup)
     raise ValueError(f"unknown channel or group {selector!r}; use a channel id such as "
-                     f"'expr.jawOpen', a group ({names}), 'expression' or 'all'")
+                     f"'expr.jawOpen', a group ({names}), 'rotation', 'translation', "
+                     "'expression' or 'all'")

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Sequence
+
+import numpy as np
 
 from dexstudio.core.channel_state import (
     ChannelState, FilterKind, Freeze, FreezeMode, Retarget, RetargetMode, Smoothing,
@@ -53,6 +56,23 @@ class DrivingSetup:
         unknown = sorted(self.freeze - set(ALL_CHANNEL_IDS))
         if unknown:
             raise ValueError(f"unknown channel ids to freeze: {unknown}")
+
+
+#: a head that moves farther than this (face sizes) from its place gets a hint (``animate``
+#: and the editor): the portrait's head moves as far over a body that stays, and its neck
+#: is drawn out; freezing translation keeps it in place. Driving clips of ../shared/media:
+#: liveportrait_d20 0.63 (a camera that tilts away), the others 0.03-0.16
+TRAVEL_NOTE = 0.3
+
+
+def head_travel(translation: np.ndarray, home: Sequence[float]) -> float:
+    """The farthest ``translation`` ((F, 2) head positions, face sizes) lies from
+    ``home`` ((2,), e.g. the source's own place or the reference frame's), face sizes;
+    0 for no frames."""
+    t = np.asarray(translation, np.float64).reshape(-1, 2)
+    if len(t) == 0:
+        return 0.0
+    return float(np.linalg.norm(t - np.asarray(home, np.float64), axis=1).max())
 
 
 def driving_channels(source: SourceInfo, setup: DrivingSetup) -> tuple[ChannelState, ...]:

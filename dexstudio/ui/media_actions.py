@@ -12,6 +12,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QFileDialog
 
+from dexstudio.core.driving import TRAVEL_NOTE, head_travel
 from dexstudio.core.errors import DexStudioError
 from dexstudio.core.motion import MotionTrack
 from dexstudio.core.take import Take
@@ -175,7 +176,19 @@ class MediaActions(QObject):
         if track.landmarks_2d is not None:
             self.landmarks[take.id] = track.landmarks_2d
         self._w.session.add_take(take)
-        self._w.statusBar().showMessage(f"Motion extracted: {track.n_frames} frames", 4000)
+        self._w.statusBar().showMessage(*extracted_message(track))
 
 
-__all__ = ["IMAGE_FILTER", "IMAGE_SUFFIXES", "MediaActions", "VIDEO_FILTER"]
+def extracted_message(track: MotionTrack) -> tuple[str, int]:
+    """The status line for a newly extracted take and how long it shows (ms); with a hint
+    when its head travels far across the frame (from its first frame, the default
+    reference: :data:`~dexstudio.core.driving.TRAVEL_NOTE`)."""
+    msg = f"Motion extracted: {track.n_frames} frames"
+    travel = head_travel(track.translation[track.valid], track.translation[0]) if track.n_frames else 0.0
+    if travel <= TRAVEL_NOTE:
+        return msg, 4000
+    return (f"{msg}. Its head moves up to {travel:.2f} face sizes across the frame: if the "
+            "portrait's neck looks drawn out, freeze Translate X and Y", 15000)
+
+
+__all__ = ["IMAGE_FILTER", "IMAGE_SUFFIXES", "MediaActions", "VIDEO_FILTER", "extracted_message"]

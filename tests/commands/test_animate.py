@@ -462,3 +462,33 @@ def test_a_failed_export_stops_the_render_processes(tmp_path, sample_portrait, s
     else:
         pytest.fail("the hook's error did not propagate")
     assert not out.exists()
+
+
+def test_head_travel_and_its_note() -> None:
+    """How far the frames move the head from the source's place, and the hint past 0.3
+    face sizes (a drawn-out neck: --freeze translation)."""
+    from dexstudio.commands.animate import travel_note
+    from dexstudio.core.driving import head_travel
+
+    t = np.tile([0.1, -0.2], (5, 1))
+    assert head_travel(t, (0.1, -0.2)) == pytest.approx(0.0)
+    t[3] = [0.1 + 0.3, -0.2 - 0.4]
+    assert head_travel(t, (0.1, -0.2)) == pytest.approx(0.5)
+    assert head_travel(np.zeros((0, 2)), (0.0, 0.0)) == 0.0
+    assert travel_note(0.29) is None
+    note = travel_note(0.5)
+    assert note is not None and "0.50 face sizes" in note and "--freeze translation" in note
+
+
+@pytest.mark.media
+def test_a_driver_who_travels_gets_the_hint_and_freeze_translation_holds_the_head(tmp_path, media_dir, capsys) -> None:
+    """liveportrait_d20's camera tilts away: its head rises 0.63 face sizes."""
+    drv = media_dir / "driving" / "liveportrait_d20.mp4"
+    src = media_dir / "source" / "liveportrait_s42.jpg"
+    rc = main(["animate", "--source", str(src), "--driving", str(drv), "-o", str(tmp_path / "a.mp4"), "-q",
+               "--size", "256"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "the driving head moves up to 0.6" in out and "--freeze translation" in out
+    rc = main(["animate", "--source", str(src), "--driving", str(drv), "-o", str(tmp_path / "b.mp4"), "-q",
+               "--size", "256", "--freeze", "translation"])
+    assert rc == 0 and "face sizes across the frame" not in capsys.readouterr().out

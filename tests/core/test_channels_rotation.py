@@ -16,6 +16,8 @@ def test_channel_registry_shape() -> None:
     assert ch.spec("expr.noseSneerLeft").group is ch.ChannelGroup.CHEEKS_NOSE
     assert set(ch.resolve_channel_selector("pose")) == set(ch.POSE_CHANNEL_IDS)
     assert "pose.yaw" not in ch.resolve_channel_selector("expression")
+    assert ch.resolve_channel_selector("Rotation") == ("pose.yaw", "pose.pitch", "pose.roll")
+    assert ch.resolve_channel_selector("translation") == ("pose.tx", "pose.ty")
     with pytest.raises(ValueError, match="expr.jawOpen"):
         ch.resolve_channel_selector("nonsense")
 
