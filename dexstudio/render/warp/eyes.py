@@ -203,10 +203,11 @@ def lid_samples(xs: np.ndarray, ys: np.ndarray, eye: EyeSpec, source: np.ndarray
     r_lin = (v - c_t) / span_t
     curved = (r_lin > 0) & (r_lin < 1)
     r = np.where(curved, np.clip(r_lin, 0, 1) ** gamma, r_lin)
-    # above the crease (beyond its end landmarks, at the corners): on at the face's scale.
-    # The band's own ratio span_s / span_t there blew up where a widened eye's margin
-    # comes within its lash band of the crease (span_t -> 0): thousands of pixels off,
-    # a black fleck at a three-quarter portrait's far eye corner
+    # above the crease (beyond its end landmarks, at the corners) the source continues at
+    # the face's scale k. The band's own ratio span_s / span_t blew up there where a
+    # widened eye's margin comes within its lash band of the crease (span_t -> 0):
+    # samples thousands of pixels off, a black fleck at a three-quarter portrait's far
+    # eye corner
     above = r_lin < 0
     skin = np.where(above, c_s + (v - c_t) * k, c_s + r * span_s)
     vs = np.where(in_band, (v - m_t) * k + m_s - np.where(roots, 0.0, shift), skin)
