@@ -194,7 +194,11 @@ class Inspector(QScrollArea):
             self.rt_mode.setCurrentIndex(self.rt_mode.findData(cs.retarget.mode))
             self.gain.setValue(cs.retarget.gain)
             self.offset.setValue(cs.retarget.offset)
-            self.ref.setValue(cs.retarget.reference_frame)
+            # the reference frame is a frame of the project (a frame beyond it would quietly
+            # use the edge frame's value); a stored one outside it stays shown as it is
+            rng, ref = self.session.frame_range, cs.retarget.reference_frame
+            self.ref.setRange(min(rng.start, ref), max(rng.stop - 1, rng.start, ref))
+            self.ref.setValue(ref)
             self.combine.setCurrentIndex(self.combine.findData(cs.combine))
             self._show_blend(ids[0])
             self.blend.setEnabled(cs.combine is CombineMode.BLEND)

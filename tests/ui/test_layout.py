@@ -27,3 +27,16 @@ def test_the_inspector_is_never_narrower_than_its_contents(make_window) -> None:
     body = w.inspector.widget()
     assert w.inspector.viewport().width() >= body.minimumSizeHint().width()
     assert body.width() <= w.inspector.viewport().width()  # nothing beyond the visible edge
+
+
+def test_the_reference_frame_box_offers_the_projects_frames(make_window) -> None:
+    """It took any frame from -1000000 to 1000000; one beyond the project quietly used
+    the edge frame's value (``animate --reference-frame`` refuses such a frame)."""
+    w = make_window()
+    w.session.new_synthetic_project(frames=120, channels=1)
+    w.channel_tree.select_channels(["expr.jawOpen"])
+    QApplication.processEvents()
+    rng = w.session.frame_range
+    assert (w.inspector.ref.minimum(), w.inspector.ref.maximum()) == (rng.start, rng.stop - 1)
+    w.inspector.ref.setValue(10_000)
+    assert w.inspector.ref.value() == rng.stop - 1
