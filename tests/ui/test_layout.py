@@ -1,4 +1,5 @@
-"""The editor fits a laptop screen and cuts nothing off at its narrowest."""
+"""The editor fits a laptop screen, cuts nothing off at its narrowest, and its inspector
+offers only frames the project has."""
 
 from __future__ import annotations
 
