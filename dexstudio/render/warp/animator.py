@@ -41,7 +41,7 @@ from dexstudio.render.warp import eyes as eyes_mod
 from dexstudio.render.warp.basis import ExpressionBasis, load_basis, rotation_from_vector_deg
 from dexstudio.render.warp.crop import CropBox, choose_crop, extend_edges, extract_crop
 from dexstudio.render.warp.detect import choose_face, detect_faces
-from dexstudio.render.warp.eye_edge import edge_wanted, gap_shade, lid_triangles, opening_edge_layer
+from dexstudio.render.warp.eye_edge import edge_weight, gap_shade, lid_triangles, opening_edge_layer
 from dexstudio.render.warp.lashes import hanging_lash_layer
 from dexstudio.render.warp.lid_smooth import stretched_lid_layer
 from dexstudio.render.warp.paste_back import beyond_pad, paste_back
@@ -659,7 +659,7 @@ class WarpAnimator(Animator):
         fmap = p.tps.backward_full(disp)  # (S, S, 2)
         layers: list[PaintLayer] = []
         edge_raster: tuple[np.ndarray, tuple[int, int, int, int]] | None = None
-        gazed_eyes = [False, False]  # (right, left): the iris moved over the eyeball
+        gazed_eyes = [0.0, 0.0]  # (right, left): how much of the iris moved over the eyeball shows
         # (right, left): each eye's lid gap over the source's (how shut it is drawn)
         closure = ((eyes_mod.relative_lid_gap(P, L, eyes_mod.RIGHT), eyes_mod.relative_lid_gap(P, L, eyes_mod.LEFT))
                    if self.settings.eyes else (float("inf"), float("inf")))
@@ -721,13 +721,13 @@ class WarpAnimator(Animator):
                         continue
                     ex, ey = xx + x0, yy + y0
                     # gaze: the iris moves over the eyeball as a disc, the white shows behind it
-                    gazed = eyeball_mod.gaze_eyeball_layer(
-                        ex, ey, *eyes_mod.rigid_eyeball(ex.astype(np.float32), ey.astype(np.float32), eye, L, P),
-                        look, p.crop, L, P, eye, S)
-                    if gazed is not None:
+                    rsx, rsy, shift = eyes_mod.rigid_eyeball(ex.astype(np.float32), ey.astype(np.float32), eye, L, P)
+                    gazed = eyeball_mod.gaze_eyeball_layer(ex, ey, rsx, rsy, shift, look, p.crop, L, P, eye, S)
+                    fade = eyeball_mod.gaze_weight(shift) if gazed is not None else 0.0
+                    if gazed is not None and fade >= 1.0:
                         sub[yy, xx, 0], sub[yy, xx, 1], layer = gazed
                         layers.append(layer)
-                        gazed_eyes[code - 2] = True
+                        gazed_eyes[code - 2] = 1.0
                         continue
                     sx, sy, ok = eyes_mod.eyeball_map(ex.astype(np.float32), ey.astype(np.float32),
                                                       eye, L, P, p.eye_mask)
@@ -737,6 +737,11 @@ class WarpAnimator(Animator):
                     _, hidden = eyeball_mod.hidden_eyeball_layer(ex, ey, sx, sy, look, L, P, eye, S)
                     if hidden is not None:
                         layers.append(hidden)
+                    if gazed is not None and fade > 0.0:
+                        # a small gaze: the moved iris fades in over the eyeball as it is
+                        # (switched on at once, it flickered where a gaze hovers at the onset)
+                        layers.append(gazed[2].faded(fade))
+                        gazed_eyes[code - 2] = fade
         if p.creases:  # under every other layer: the mouth interior paints over its edge
             crease = crease_layer(p.creases, fmap, P, crease_fade(L, P))
             if crease is not None:
@@ -750,7 +755,7 @@ class WarpAnimator(Animator):
 
     def _paint_eyes_over(self, out: np.ndarray, p: WarpPayload, P: np.ndarray,
                          edge_raster: tuple[np.ndarray, tuple[int, int, int, int]] | None,
-                         gazed_eyes: list[bool], closure: tuple[float, float]) -> list[PaintLayer]:
+                         gazed_eyes: list[float], closure: tuple[float, float]) -> list[PaintLayer]:
         """What is painted over the remapped frame ``out`` (in place) from what it shows, per
         eye: the opening's edge by its coverage with a closing gap's shade
         (:mod:`.eye_edge`), then a closing eye's hanging lashes (:mod:`.lashes`) and lash
@@ -760,18 +765,21 @@ class WarpAnimator(Animator):
             out: (S, S, 3) uint8 the frame so far.
             p: the source's payload; P: (478, 3) the frame's points, crop pixels.
             edge_raster: the face's triangle raster and its window, or None (no face drawn).
-            gazed_eyes: (right, left) whether the iris moved over the eyeball.
+            gazed_eyes: (right, left) how much of the iris moved over the eyeball shows
+                (0..1, :func:`~dexstudio.render.warp.eyeball.gaze_weight`).
             closure: (right, left) each eye's lid gap over the source's.
         """
         painted: list[PaintLayer] = []
         L, S = p.landmarks, out.shape[0]
         if edge_raster is not None:
             for (eye, opening_lut, lid_lut), rgb, moved, rel in zip(self._eye_edges, p.lash_rgb, gazed_eyes, closure):
-                if not edge_wanted(rel, moved):
+                weight = edge_weight(rel, moved)
+                if weight <= 0.0:
                     continue
                 edge = opening_edge_layer(out, edge_raster[0], edge_raster[1], opening_lut, lid_lut, P, eye,
                                           gap_shade(rel), rgb)
                 if edge is not None:
+                    edge = edge.faded(weight) if weight < 1.0 else edge
                     edge.apply(out)
                     painted.append(edge)
         for eye, rgb, rel in zip((eyes_mod.RIGHT, eyes_mod.LEFT), p.lash_rgb, closure):

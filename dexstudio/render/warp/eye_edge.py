@@ -17,7 +17,7 @@ head keeps its own edge.
 A closing eye's gap is in its lids' shadow (the driver's nearly shut eyes show no white):
 the eyeball side mixes in the lash colour as the lids close (:func:`gap_shade`), so a
 half-shut eye does not show a flat white patch or glints through its slit. An eye as
-open as the source's, with its iris in place, is left as it is (:func:`edge_wanted`).
+open as the source's, with its iris in place, is left as it is (:func:`edge_weight`).
 """
 
 from __future__ import annotations
@@ -53,11 +53,14 @@ def gap_shade(relative_gap: float) -> float:
     return _GAP_SHADE * x * x * (3.0 - 2.0 * x)
 
 
-def edge_wanted(relative_gap: float, gazed: bool) -> bool:
-    """Whether the opening's edge needs repainting: its eyeball and lids show different
-    things (a moved iris, a lid gap under ``_EDGE_BELOW`` of the source's). An eye as
-    the source shows it keeps its pixels as they are."""
-    return gazed or relative_gap < _EDGE_BELOW
+def edge_weight(relative_gap: float, gaze: float) -> float:
+    """0..1: how much the opening's repainted edge shows. The edge needs repainting where
+    its eyeball and lids show different things: all of it for a lid gap under
+    ``_EDGE_BELOW`` of the source's, else as much as the iris moved over the eyeball
+    shows (``gaze``, :func:`dexstudio.render.warp.eyeball.gaze_weight`: the edge fades in
+    with a small gaze instead of switching on at its onset). An eye as the source shows
+    it (0) keeps its pixels as they are."""
+    return 1.0 if relative_gap < _EDGE_BELOW else float(np.clip(gaze, 0.0, 1.0))
 
 
 def lid_triangles(triangles: np.ndarray, eye: EyeSpec, opening: np.ndarray) -> np.ndarray:

@@ -29,6 +29,10 @@ class PaintLayer:
         roi = out[y0:y1, x0:x1].astype(np.float32)
         out[y0:y1, x0:x1] = np.clip(roi * (1 - self.alpha) + self.rgb * self.alpha, 0, 255).astype(np.uint8)
 
+    def faded(self, weight: float) -> "PaintLayer":
+        """This layer with its coverage times ``weight`` (0..1)."""
+        return PaintLayer(self.box, self.rgb, self.alpha * np.float32(np.clip(weight, 0.0, 1.0)))
+
     def with_over(self, top: Optional["PaintLayer"]) -> "PaintLayer":
         """One layer that paints this one and then ``top`` over it (their boxes' union;
         e.g. the eyes' lash lines with the mouth, so paste-back carries both)."""

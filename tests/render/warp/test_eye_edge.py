@@ -9,7 +9,7 @@ import pytest
 
 from dexstudio.render.warp import eye_edge, eyes
 from dexstudio.render.warp.eye_edge import (
-    edge_wanted,
+    edge_weight,
     gap_shade,
     lid_triangles,
     opening_coverage,
@@ -130,9 +130,10 @@ def test_the_gap_of_a_closing_eye_darkens_towards_the_lash_colour() -> None:
 
 def test_an_eye_as_the_source_shows_it_keeps_its_pixels() -> None:
     L = frontal_face()
-    assert not edge_wanted(eyes.relative_lid_gap(L, L, _EYE), gazed=False)
-    assert edge_wanted(eyes.relative_lid_gap(L, L, _EYE), gazed=True)  # a moved iris against the lids
-    assert edge_wanted(eyes.relative_lid_gap(lower_upper_lid(L, 0.8), L, _EYE), gazed=False)
+    assert edge_weight(eyes.relative_lid_gap(L, L, _EYE), gaze=0.0) == 0.0
+    assert edge_weight(eyes.relative_lid_gap(L, L, _EYE), gaze=1.0) == 1.0  # a moved iris against the lids
+    assert edge_weight(eyes.relative_lid_gap(L, L, _EYE), gaze=0.3) == 0.3  # fading in with a small gaze
+    assert edge_weight(eyes.relative_lid_gap(lower_upper_lid(L, 0.8), L, _EYE), gaze=0.0) == 1.0
 
 
 def test_a_half_shut_eye_on_the_sample_shows_a_shaded_gap(warp_animator, sample_state, monkeypatch) -> None:

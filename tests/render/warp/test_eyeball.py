@@ -161,3 +161,43 @@ def test_no_bare_eyeball_for_an_eye_that_shows_no_white_or_no_iris() -> None:
     # an open one has its bare eyeball
     _, open_crop = _source()
     assert eyeball.analyse_eyeball(open_crop, src, EYE, eyes.eye_mask(src, S)).bare is not None
+
+
+def test_gaze_weight_ramps_from_the_onset_to_full() -> None:
+    assert eyeball.gaze_weight(np.array([0.2, 0.0])) == 0.0
+    assert eyeball.gaze_weight(np.array([0.0, 1.2])) == 1.0
+    w = [eyeball.gaze_weight(np.array([s, 0.0])) for s in np.linspace(0.25, 1.0, 16)]
+    assert w[0] == 0.0 and w[-1] == 1.0 and np.all(np.diff(w) > 0)
+
+
+def test_a_gaze_sweep_changes_the_eye_gradually(warp_animator, sample_state) -> None:
+    """A gaze that starts moving the iris used to switch the moved iris (and the edge
+    repaint that goes with it) on at once: 5-20 pixels of the eye jumped by 40-115 grey
+    levels where the iris shift crossed 0.25 px, and a gaze hovering there (one that
+    looks at the camera) flickered. Swept through the onset in 0.05 px steps, no step
+    changes a pixel of the eyes by more than 30 levels."""
+    from dataclasses import replace
+
+    from dexstudio.core.channels import ARKIT_NAMES
+
+    own = sample_state.own_motion
+    L = sample_state.payload.landmarks
+    eye_box = [(int(L[list(e.contour), 0].min()) - 4, int(L[list(e.contour), 1].min()) - 4,
+                int(L[list(e.contour), 0].max()) + 5, int(L[list(e.contour), 1].max()) + 5)
+               for e in (eyes.RIGHT, eyes.LEFT)]
+    prev, steps, shifts = None, [], []
+    for g in np.linspace(0.0, 0.12, 25):  # iris shifts 0 .. 1.2 px, 0.05 px a step
+        b = list(own.blendshapes)
+        for name in ("eyeLookOutRight", "eyeLookInLeft"):  # both eyes look to one side
+            b[ARKIT_NAMES.index(name)] = min(1.0, own.blendshapes[ARKIT_NAMES.index(name)] + g)
+        m = replace(own, blendshapes=tuple(b))
+        P, _ = warp_animator.target_points(sample_state, m)
+        shifts.append(max(float(np.hypot(*eyes.rigid_eyeball(np.zeros(1, np.float32), np.zeros(1, np.float32),
+                                                             e, L, P)[2])) for e in (eyes.RIGHT, eyes.LEFT)))
+        img = warp_animator.render(sample_state, m).astype(np.int16)
+        if prev is not None:
+            steps.append(max(int(np.abs(img[y0:y1, x0:x1] - prev[y0:y1, x0:x1]).max())
+                             for x0, y0, x1, y1 in eye_box))
+        prev = img
+    assert shifts[0] < 0.25 < shifts[-1]  # the sweep crosses the onset
+    assert max(steps) <= 30, steps  # measured: at most 23 (and 76 when it switched on at once)
