@@ -41,8 +41,10 @@ _MIN_CHANGE = 1.0 / 32.0
 #: at 0.85: d18 11.01 / 10.94 / 10.87
 _GAP_SHADE = 1.0
 _SHADE_FROM = 0.85
-#: an opening less open than this (its lid gap over the source's) gets its edge repainted
-_EDGE_BELOW = 0.95
+#: an opening less open than this (its lid gap over the source's) gets its edge repainted:
+#: fading in from the first, in full from the second (centred on 0.95, where it used to
+#: switch on at once: liveportrait_s42 x liveportrait_d10 crossed it 50 times in 448 frames)
+_EDGE_BELOW = (1.0, 0.9)
 
 
 def gap_shade(relative_gap: float) -> float:
@@ -55,12 +57,15 @@ def gap_shade(relative_gap: float) -> float:
 
 def edge_weight(relative_gap: float, gaze: float) -> float:
     """0..1: how much the opening's repainted edge shows. The edge needs repainting where
-    its eyeball and lids show different things: all of it for a lid gap under
-    ``_EDGE_BELOW`` of the source's, else as much as the iris moved over the eyeball
-    shows (``gaze``, :func:`dexstudio.render.warp.eyeball.gaze_weight`: the edge fades in
-    with a small gaze instead of switching on at its onset). An eye as the source shows
-    it (0) keeps its pixels as they are."""
-    return 1.0 if relative_gap < _EDGE_BELOW else float(np.clip(gaze, 0.0, 1.0))
+    its eyeball and lids show different things: a closing eye (all of it from a lid gap
+    of ``_EDGE_BELOW[1]`` of the source's down, fading in from ``_EDGE_BELOW[0]``), or
+    an iris moved over the eyeball (as much as it shows: ``gaze``,
+    :func:`dexstudio.render.warp.eyeball.gaze_weight`). An eye as the source shows it (0)
+    keeps its pixels as they are. Switched on at once, a gap or a gaze hovering at the
+    onset made a few pixels of the eye flicker by 40-60 levels."""
+    x = float(np.clip((_EDGE_BELOW[0] - relative_gap) / (_EDGE_BELOW[0] - _EDGE_BELOW[1]), 0.0, 1.0))
+    w = max(x * x * (3.0 - 2.0 * x), float(np.clip(gaze, 0.0, 1.0)))
+    return w if w >= 1.0 / 256.0 else 0.0  # less changes no pixel by a level
 
 
 def lid_triangles(triangles: np.ndarray, eye: EyeSpec, opening: np.ndarray) -> np.ndarray:

@@ -251,7 +251,8 @@ def gaze_weight(shift: np.ndarray) -> float:
     ``_FULL_SHIFT_PX`` on, a smoothstep between."""
     x = (float(np.hypot(*np.asarray(shift, np.float64))) - _MIN_SHIFT_PX) / (_FULL_SHIFT_PX - _MIN_SHIFT_PX)
     x = min(max(x, 0.0), 1.0)
-    return x * x * (3.0 - 2.0 * x)
+    w = x * x * (3.0 - 2.0 * x)
+    return w if w >= 1.0 / 256.0 else 0.0  # less changes no pixel by a level
 
 
 def gaze_eyeball_layer(xs: np.ndarray, ys: np.ndarray, sx: np.ndarray, sy: np.ndarray, shift: np.ndarray,

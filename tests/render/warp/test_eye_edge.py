@@ -134,6 +134,10 @@ def test_an_eye_as_the_source_shows_it_keeps_its_pixels() -> None:
     assert edge_weight(eyes.relative_lid_gap(L, L, _EYE), gaze=1.0) == 1.0  # a moved iris against the lids
     assert edge_weight(eyes.relative_lid_gap(L, L, _EYE), gaze=0.3) == 0.3  # fading in with a small gaze
     assert edge_weight(eyes.relative_lid_gap(lower_upper_lid(L, 0.8), L, _EYE), gaze=0.0) == 1.0
+    # a lid gap near the source's fades the edge in: no switch a hovering gap flickers on
+    w = [edge_weight(r, gaze=0.0) for r in np.linspace(1.0, 0.9, 11)]
+    assert w[0] == 0.0 and w[-1] == 1.0 and np.all(np.diff(w) > 0) and max(np.diff(w)) < 0.2
+    assert edge_weight(0.95, gaze=0.7) == 0.7 and edge_weight(0.93, gaze=0.1) > 0.5
 
 
 def test_a_half_shut_eye_on_the_sample_shows_a_shaded_gap(warp_animator, sample_state, monkeypatch) -> None:
