@@ -162,11 +162,16 @@ def _bare_eyeball(window: np.ndarray, known: np.ndarray, dist: np.ndarray, radiu
 
 
 def _source_depth(look: EyeballLook, sx: np.ndarray, sy: np.ndarray) -> np.ndarray:
-    """(N,) depth of samples (source crop pixels) in the source's opening, pixels (0 outside it)."""
+    """(N,) depth of samples (source crop pixels) in the source's opening, pixels (0 outside
+    it), interpolated bilinearly so it changes smoothly as a sample moves."""
     bx, by, bx1, by1 = look.box
-    ix, iy = np.rint(sx - bx).astype(np.int32), np.rint(sy - by).astype(np.int32)
-    inside = (ix >= 0) & (iy >= 0) & (ix < bx1 - bx) & (iy < by1 - by)
-    return np.where(inside, look.depth[np.clip(iy, 0, by1 - by - 1), np.clip(ix, 0, bx1 - bx - 1)], 0.0)
+    if bx1 <= bx or by1 <= by:
+        return np.zeros(len(sx))
+    mx = (np.asarray(sx, np.float32) - bx).reshape(1, -1)
+    my = (np.asarray(sy, np.float32) - by).reshape(1, -1)
+    d = cv2.remap(look.depth.astype(np.float32), mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                  borderValue=0.0)
+    return d.reshape(-1).astype(np.float64)
 
 
 class _Opening:
@@ -191,8 +196,14 @@ class _Opening:
         return ((sx.astype(np.float32) - bx).reshape(1, -1), (sy.astype(np.float32) - by).reshape(1, -1))
 
     def real(self, d_src: np.ndarray) -> np.ndarray:
-        """(N,) bool: samples at source depth ``d_src`` that show the source itself."""
-        return (d_src > self.look.margin_px) | (self.depth <= d_src + 1.0)
+        """(N,) float 0..1: how much samples at source depth ``d_src`` show the source
+        itself: those a pixel clear of the lid margin, or on a pixel no deeper in the
+        frame's opening than the sample in the source's (+1 px), each rule fading out over
+        a pixel (towards the margin; beyond the +1 px). A switch per pixel flipped pixels
+        between lashes and the white of the eye as the iris moved."""
+        clear = np.clip(d_src - self.look.margin_px, 0.0, 1.0)
+        shallow = np.clip(d_src + 2.0 - self.depth, 0.0, 1.0)
+        return np.maximum(clear, shallow)
 
     def layer(self, rgb_n: np.ndarray, cover_n: np.ndarray, size: int, soft: bool) -> PaintLayer:
         """A layer painting (N, 3) colours over the opening's pixels with (N,) coverage,
@@ -230,19 +241,19 @@ def hidden_eyeball_layer(xs: np.ndarray, ys: np.ndarray, sx: np.ndarray, sy: np.
         eye: which eye.
         size: crop side S.
     Returns:
-        (real, layer): (N,) bool, the pixels that show their source sample; the painted
+        (real, layer): (N,) float 0..1, how much each pixel shows its source sample; the painted
         eyeball over the others (anti-aliased into their neighbours), or None when all
         are real.
     """
     d_src = _source_depth(look, sx, sy)
-    if (d_src > look.margin_px).all():  # every sample clear of the lids
-        return np.ones(len(xs), bool), None
+    if (d_src >= look.margin_px + 1.0).all():  # every sample clear of the lids
+        return np.ones(len(xs)), None
     opening = _Opening(xs, ys, look, source, target, eye)
     real = opening.real(d_src)
-    if real.all() or look.texture.size == 0:
+    if (real >= 1.0).all() or look.texture.size == 0:
         return real, None
     col = sample_at(look.texture, *opening.window_coords(sx, sy))
-    return real, opening.layer(col, (~real).astype(np.float32), size, soft=True)
+    return real, opening.layer(col, (1.0 - real).astype(np.float32), size, soft=True)
 
 
 def gaze_weight(shift: np.ndarray) -> float:
@@ -293,13 +304,14 @@ def gaze_eyeball_layer(xs: np.ndarray, ys: np.ndarray, sx: np.ndarray, sy: np.nd
     opening = _Opening(xs, ys, look, source, target, eye)
     # the iris patch: the source where it shows it, else the eyeball continued under its lids
     real_i = opening.real(_source_depth(look, ix, iy))[:, None]
-    col_i = np.where(real_i, sample_at(crop, ix, iy),
-                     sample_at(look.texture, *opening.window_coords(ix, iy)))
-    # the eyeball behind it: the white where the patch was or the lids hide it
+    col_i = (real_i * sample_at(crop, ix, iy)
+             + (1.0 - real_i) * sample_at(look.texture, *opening.window_coords(ix, iy)))
+    # the eyeball behind it: the white where the patch was or the lids hide it (each
+    # ramping over a pixel)
     real_s = opening.real(_source_depth(look, sx, sy))
-    bare = ~real_s | (np.hypot(sx - c[0], sy - c[1]) < R + 1.0)
-    col_s = np.where(bare[:, None], sample_at(look.bare, *opening.window_coords(sx, sy)),
-                     sample_at(crop, sx, sy))
+    was_patch = np.clip(R + 1.5 - np.hypot(sx - c[0], sy - c[1]), 0.0, 1.0)
+    bare = np.maximum(1.0 - real_s, was_patch)[:, None]
+    col_s = bare * sample_at(look.bare, *opening.window_coords(sx, sy)) + (1.0 - bare) * sample_at(crop, sx, sy)
     col = a * col_i + (1.0 - a) * col_s
     iris = a[:, 0] >= 0.5
     mx = np.where(iris, ix, sx).astype(np.float32)
