@@ -75,13 +75,16 @@ class DrivingFrameLoader(QObject):
         self._worker.moveToThread(self._thread)
         self._wake.connect(self._worker.work)  # queued: runs in the loader's thread
         self._worker.done.connect(self._on_done)  # queued: back in the GUI thread
-        self._thread.start()
         self._closed = False
 
     def request(self, path: str, index: int) -> None:
-        """Read frame ``index`` of ``path`` (replaces a request still waiting)."""
+        """Read frame ``index`` of ``path`` (replaces a request still waiting). The thread
+        starts with the first request: a window that never shows a driving frame (most
+        of the test suite's) runs none."""
         if self._closed:
             return
+        if not self._thread.isRunning():
+            self._thread.start()
         with self._lock:
             self._want = (str(path), int(index))
         self._wake.emit()
@@ -106,6 +109,7 @@ class DrivingFrameLoader(QObject):
             return
         self._closed = True
         self._take()
-        self._thread.quit()
-        self._thread.wait()
+        if self._thread.isRunning():
+            self._thread.quit()
+            self._thread.wait()
         self._worker.close_reader()
