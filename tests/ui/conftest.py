@@ -3,6 +3,7 @@ private render cache, and message boxes that record instead of blocking."""
 
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 from typing import Callable
@@ -78,6 +79,11 @@ def make_window(qtbot, ui_settings, messages):
         w.shutdown()
         assert not any(j.thread.isRunning() for j in w.jobs.jobs)
         assert not w.preview.worker.is_alive
+    # collect the windows' garbage now, with their threads joined, rather than at some
+    # allocation of a later test while that test's window starts its own: the whole
+    # suite hung twice in a garbage collection during the next window's construction
+    made.clear()
+    gc.collect()
 
 
 def wait_until(qtbot, cond: Callable[[], bool], timeout_s: float = 90.0) -> None:
