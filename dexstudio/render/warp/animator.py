@@ -659,7 +659,7 @@ class WarpAnimator(Animator):
         fmap = p.tps.backward_full(disp)  # (S, S, 2)
         layers: list[PaintLayer] = []
         edge_raster: tuple[np.ndarray, tuple[int, int, int, int]] | None = None
-        gazed_eyes = [0.0, 0.0]  # (right, left): how much of the iris moved over the eyeball shows
+        gaze_weights = [0.0, 0.0]  # (right, left): how much of the iris moved over the eyeball shows
         # (right, left): each eye's lid gap over the source's (how shut it is drawn)
         closure = ((eyes_mod.relative_lid_gap(P, L, eyes_mod.RIGHT), eyes_mod.relative_lid_gap(P, L, eyes_mod.LEFT))
                    if self.settings.eyes else (float("inf"), float("inf")))
@@ -727,7 +727,7 @@ class WarpAnimator(Animator):
                     if gazed is not None and fade >= 1.0:
                         sub[yy, xx, 0], sub[yy, xx, 1], layer = gazed
                         layers.append(layer)
-                        gazed_eyes[code - 2] = 1.0
+                        gaze_weights[code - 2] = 1.0
                         continue
                     sx, sy, ok = eyes_mod.eyeball_map(ex.astype(np.float32), ey.astype(np.float32),
                                                       eye, L, P, p.eye_mask)
@@ -741,7 +741,7 @@ class WarpAnimator(Animator):
                         # a small gaze: the moved iris fades in over the eyeball as it is
                         # (switched on at once, it flickered where a gaze hovers at the onset)
                         layers.append(gazed[2].faded(fade))
-                        gazed_eyes[code - 2] = fade
+                        gaze_weights[code - 2] = fade
         if p.creases:  # under every other layer: the mouth interior paints over its edge
             crease = crease_layer(p.creases, fmap, P, crease_fade(L, P))
             if crease is not None:
@@ -750,12 +750,12 @@ class WarpAnimator(Animator):
         for layer in layers:
             layer.apply(out)
         if self.settings.eyes:
-            layers.extend(self._paint_eyes_over(out, p, P, edge_raster, gazed_eyes, closure))
+            layers.extend(self._paint_eyes_over(out, p, P, edge_raster, gaze_weights, closure))
         return WarpFrame(out, fmap, tuple(layers), P)
 
     def _paint_eyes_over(self, out: np.ndarray, p: WarpPayload, P: np.ndarray,
                          edge_raster: tuple[np.ndarray, tuple[int, int, int, int]] | None,
-                         gazed_eyes: list[float], closure: tuple[float, float]) -> list[PaintLayer]:
+                         gaze_weights: list[float], closure: tuple[float, float]) -> list[PaintLayer]:
         """What is painted over the remapped frame ``out`` (in place) from what it shows, per
         eye: the opening's edge by its coverage with a closing gap's shade
         (:mod:`.eye_edge`), then a closing eye's hanging lashes (:mod:`.lashes`) and lash
@@ -765,15 +765,15 @@ class WarpAnimator(Animator):
             out: (S, S, 3) uint8 the frame so far.
             p: the source's payload; P: (478, 3) the frame's points, crop pixels.
             edge_raster: the face's triangle raster and its window, or None (no face drawn).
-            gazed_eyes: (right, left) how much of the iris moved over the eyeball shows
+            gaze_weights: (right, left) how much of the iris moved over the eyeball shows
                 (0..1, :func:`~dexstudio.render.warp.eyeball.gaze_weight`).
             closure: (right, left) each eye's lid gap over the source's.
         """
         painted: list[PaintLayer] = []
         L, S = p.landmarks, out.shape[0]
         if edge_raster is not None:
-            for (eye, opening_lut, lid_lut), rgb, moved, rel in zip(self._eye_edges, p.lash_rgb, gazed_eyes, closure):
-                weight = edge_weight(rel, moved)
+            for (eye, opening_lut, lid_lut), rgb, gaze, rel in zip(self._eye_edges, p.lash_rgb, gaze_weights, closure):
+                weight = edge_weight(rel, gaze)
                 if weight <= 0.0:
                     continue
                 edge = opening_edge_layer(out, edge_raster[0], edge_raster[1], opening_lut, lid_lut, P, eye,

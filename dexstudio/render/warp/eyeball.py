@@ -169,7 +169,7 @@ def _source_depth(look: EyeballLook, sx: np.ndarray, sy: np.ndarray) -> np.ndarr
         return np.zeros(len(sx))
     mx = (np.asarray(sx, np.float32) - bx).reshape(1, -1)
     my = (np.asarray(sy, np.float32) - by).reshape(1, -1)
-    d = cv2.remap(look.depth.astype(np.float32), mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+    d = cv2.remap(look.depth.astype(np.float32, copy=False), mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                   borderValue=0.0)
     return d.reshape(-1).astype(np.float64)
 
